@@ -1,0 +1,212 @@
+"""The `kopdesk` command line (SPEC 12)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+from datetime import timedelta
+from typing import Any
+
+import click
+
+from bot.logging_setup import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+_LOG = logging.getLogger("kopdesk")
+
+
+def _settings(**overrides: Any) -> Settings:
+    """Load the settings or exit with status 2 and one line per bad setting."""
+    try:
+        return load_settings(**overrides)
+    except SettingsError as error:
+        for line in error.lines:
+            click.echo(f"configuration error: {line}", err=True)
+        sys.exit(2)
+
+
+def _upgrade(url: str) -> None:
+    from storage.migrate import upgrade
+
+    upgrade(url)
+
+
+@click.group()
+def main() -> None:
+    """KopDesk: the Telegram helpdesk of a cooperative office."""
+
+
+@main.command()
+@click.option("--webhook", is_flag=True, help="Receive updates by webhook (WEBHOOK_URL) instead of polling.")
+def run(webhook: bool) -> None:
+    """Run the bot against Telegram (or TELEGRAM_API_URL) until stopped."""
+    settings = _settings()
+    if settings.bot_token is None:
+        click.echo("configuration error: BOT_TOKEN: required for `kopdesk run` (see .env.example)", err=True)
+        sys.exit(2)
+    if webhook and not settings.webhook_url:
+        click.echo("configuration error: WEBHOOK_URL: required with --webhook", err=True)
+        sys.exit(2)
+    configure_logging(settings.log_level, settings.secrets())
+    _upgrade(settings.database_url)
+
+    from bot.runtime import Runtime
+    from bot.tg.build import ALLOWED_UPDATES, build_application
+
+    app = build_application(Runtime.create(settings))
+    _LOG.info("KopDesk starting (%s)", "webhook" if webhook else "long polling")
+    if webhook:
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    else:
+        app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+
+
+@main.command()
+def check() -> None:
+    """Check configuration, database and Telegram reachability, one line each."""
+    settings = _settings()
+    configure_logging("WARNING", settings.secrets())
+    click.echo("configuration: ok")
+    failures = asyncio.run(_check(settings))
+    sys.exit(1 if failures else 0)
+
+
+async def _check(settings: Settings) -> int:
+    from sqlalchemy import text
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    from storage.db import Database
+
+    failures = 0
+    db = Database(settings.database_url)
+    try:
+        async with db.session() as session:
+            revision = (
+                await session.execute(text("SELECT version_num FROM alembic_version"))
+            ).scalar_one_or_none()
+        click.echo(f"database: ok ({db.engine.dialect.name}, revision {revision})")
+    except Exception as exc:
+        failures += 1
+        click.echo(f"database: FAILED ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}; run `kopdesk db upgrade`?)")
+    finally:
+        await db.dispose()
+    if settings.bot_token is None:
+        failures += 1
+        click.echo("telegram: FAILED (BOT_TOKEN is not set)")
+        return failures
+    try:
+        async with Bot(settings.bot_token.get_secret_value(), base_url=settings.telegram_api_url) as bot:
+            click.echo(f"telegram: ok (@{bot.username} at {settings.telegram_api_url})")
+    except TelegramError as exc:
+        failures += 1
+        click.echo(f"telegram: FAILED ({type(exc).__name__}: {exc})")
+    return failures
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations to DATABASE_URL."""
+    settings = _settings()
+    configure_logging(settings.log_level, settings.secrets())
+    _upgrade(settings.database_url)
+    click.echo("database: up to date")
+
+
+@main.command()
+@click.option("--port", default=8081, show_default=True, help="Port of the Bot API sandbox.")
+@click.option("--no-chat", is_flag=True, help="Do not open the terminal chat; run until Ctrl-C.")
+@click.option("--user-id", default=1001, show_default=True, help="Telegram id you chat as.")
+def demo(port: int, no_chat: bool, user_id: int) -> None:
+    """Run the bot on the built-in Bot API sandbox, no token needed, and chat with it."""
+    from bot.tg.build import SANDBOX_TOKEN
+
+    settings = _settings(telegram_api_url=f"http://127.0.0.1:{port}/bot", bot_token=SANDBOX_TOKEN)
+    configure_logging("WARNING", settings.secrets())
+    _upgrade(settings.database_url)
+    asyncio.run(_demo(settings, port, no_chat, user_id))
+
+
+async def _demo(settings: Settings, port: int, no_chat: bool, user_id: int) -> None:
+    from bot.runtime import Runtime
+    from bot.sandbox import Sandbox, SandboxClient
+    from bot.sandbox.terminal import run_terminal_chat
+    from bot.tg.build import ALLOWED_UPDATES, SANDBOX_TOKEN, build_application
+
+    sandbox = Sandbox(port=port, bot_token=SANDBOX_TOKEN)
+    await sandbox.start()
+    runtime = Runtime.create(settings)
+    app = build_application(runtime)
+    click.echo(f"KopDesk demo: Bot API sandbox at {sandbox.base_url}, control API at {sandbox.control_url}")
+    try:
+        async with app:
+            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0)
+            await app.start()
+            if no_chat:
+                click.echo("Running; press Ctrl-C to stop.")
+                await asyncio.Event().wait()
+            else:
+                click.echo("Type a message (try /start), #N to press button N, /keluar to quit.")
+                async with SandboxClient(sandbox.control_url) as client:
+                    await run_terminal_chat(client, user_id=user_id)
+            await app.updater.stop()
+            await app.stop()
+    finally:
+        await runtime.db.dispose()
+        await sandbox.stop()
+
+
+_DURATION = re.compile(r"^(\d+)([dh])$")
+
+
+@main.group()
+def logs() -> None:
+    """The message log."""
+
+
+@logs.command("prune")
+@click.option("--older-than", default=None, help="Age such as 365d or 48h (default LOG_RETENTION_DAYS).")
+def logs_prune(older_than: str | None) -> None:
+    """Delete raw inbound and outbound logs older than the given age."""
+    settings = _settings()
+    if older_than is None:
+        age = timedelta(days=settings.log_retention_days)
+    else:
+        match = _DURATION.match(older_than)
+        if not match:
+            click.echo("--older-than: use a number of days or hours, e.g. 365d or 48h", err=True)
+            sys.exit(2)
+        n = int(match.group(1))
+        age = timedelta(days=n) if match.group(2) == "d" else timedelta(hours=n)
+    inbound, outbound = asyncio.run(_prune(settings, age))
+    click.echo(f"removed {inbound} inbound and {outbound} outbound log rows older than {older_than or f'{settings.log_retention_days}d'}")
+
+
+async def _prune(settings: Settings, age: timedelta) -> tuple[int, int]:
+    from storage.db import Database
+    from storage.repositories import message_log
+    from storage.types import utcnow
+
+    db = Database(settings.database_url)
+    try:
+        async with db.session() as session:
+            return await message_log.prune(session, utcnow() - age)
+    finally:
+        await db.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The bot's commands: names, English aliases and the roles that may use them (SPEC 2).
+
+Handlers take their command names from here and `setMyCommands` publishes the lists per role,
+so the menu Telegram shows and what the bot accepts cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.services.roles import ALL_ROLES, Role
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One command: Indonesian name, English alias, who may use it."""
+
+    name: str
+    alias: str
+    roles: frozenset[Role]
+
+    @property
+    def names(self) -> list[str]:
+        """Both spellings, for a CommandHandler."""
+        return [self.name, self.alias]
+
+    @property
+    def description_key(self) -> str:
+        """Catalogue key of the one-line description shown in Telegram's menu."""
+        return f"cmd.{self.name}"
+
+
+START = CommandSpec("start", "mulai", ALL_ROLES)
+HELP = CommandSpec("bantuan", "help", ALL_ROLES)
+LANGUAGE = CommandSpec("bahasa", "language", ALL_ROLES)
+CANCEL = CommandSpec("batal", "cancel", ALL_ROLES)
+
+# In the order Telegram's command menu lists them.
+COMMANDS: list[CommandSpec] = [START, HELP, LANGUAGE, CANCEL]
+
+
+def commands_for(role: Role) -> list[CommandSpec]:
+    """The commands a role may use, in menu order."""
+    return [spec for spec in COMMANDS if role in spec.roles]
+
+
+def all_command_names() -> set[str]:
+    """Every command name and alias the bot knows."""
+    return {name for spec in COMMANDS for name in spec.names}

@@ -1,0 +1,28 @@
+"""What a running KopDesk holds: settings, the database, the outbound log.
+
+One instance per application, handed to handlers through `KopContext.runtime`; never a module
+global, so tests can run several bots side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.message_log import OutboundLog
+from bot.settings import Settings
+from storage.db import Database
+
+
+@dataclass
+class Runtime:
+    """The long-lived parts of one running bot."""
+
+    settings: Settings
+    db: Database
+    outbound: OutboundLog
+
+    @classmethod
+    def create(cls, settings: Settings) -> Runtime:
+        """Build the runtime for these settings (engine created, nothing connected yet)."""
+        db = Database(settings.database_url)
+        return cls(settings=settings, db=db, outbound=OutboundLog(db))

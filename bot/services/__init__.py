@@ -1,0 +1,1 @@
+"""Domain services: decisions and rules. They never import `telegram`."""

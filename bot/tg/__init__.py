@@ -1,0 +1,1 @@
+"""Telegram-facing infrastructure: the request layer, the application class, update processing."""

@@ -1,0 +1,141 @@
+"""KopDesk's `Application`: log every update first, then handle it in one transaction.
+
+The path of one update (see docs/ARCHITECTURE.md):
+1. `process_update` stores the raw update in `inbound_updates` and commits, before any handler.
+   A known `update_id` that was handled already is a redelivery and is skipped.
+2. A unit of work (one session, one transaction) is opened; PTB runs the handlers in it.
+3. If a handler raises, `process_error` rolls the unit of work back *before* the error handlers
+   run, so no partial write survives; the error handlers then see the exception.
+4. Conversation states, the outbound log of the update's sends and the "handled" mark are
+   written in the same transaction, which commits last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, BaseUpdateProcessor
+
+from bot.message_log import summarize_update
+from bot.runtime import Runtime
+from storage.db import current_uow
+from storage.repositories import message_log as log_repo
+from storage.repositories.message_log import InboundStatus
+from storage.types import utcnow
+
+_LOG = logging.getLogger(__name__)
+
+# Updates whose handling never committed are replayed at start-up if they are this recent.
+REPLAY_WINDOW = timedelta(hours=1)
+
+
+class KopDeskApplication(Application):  # type: ignore[type-arg]
+    """PTB's Application with the message log and one transaction per update."""
+
+    def __init__(self, *, runtime: Runtime, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runtime = runtime
+
+    async def process_update(self, update: object) -> None:
+        """Log the update, then run the handlers in one transaction (see module docstring)."""
+        if not isinstance(update, Update):
+            await super().process_update(update)
+            return
+        db = self.runtime.db
+        try:
+            raw = update.to_dict()
+            summary = summarize_update(raw)
+            async with db.session() as session:
+                status = await log_repo.record_inbound(
+                    session,
+                    update_id=update.update_id,
+                    user_id=summary.user_id,
+                    chat_id=summary.chat_id,
+                    kind=summary.kind,
+                    text=summary.text,
+                    raw=raw,
+                )
+            if status is InboundStatus.DONE:
+                _LOG.info("update %s was handled before; redelivery skipped", update.update_id)
+                return
+            async with db.unit_of_work(update.update_id) as uow:
+                await super().process_update(update)
+                await self.update_persistence()  # queues the states into this transaction
+                uow.before_commit.append(
+                    lambda session: log_repo.mark_handled(session, update.update_id)
+                )
+        except Exception as exc:  # the database itself failed (log, begin or commit)
+            await self.process_error(update=update, error=exc)
+
+    async def process_error(
+        self,
+        update: object | None,
+        error: Exception,
+        job: Any = None,
+        coroutine: Any = None,
+    ) -> bool:
+        """Roll back the update's transaction, then let the error handlers see the error."""
+        uow = current_uow()
+        if uow is not None and not uow.failed:
+            try:
+                await uow.rollback()
+            except Exception:  # a broken connection cannot even roll back; carry on
+                _LOG.exception("rollback failed for update %s", uow.update_id)
+        return await super().process_error(update, error, job, coroutine)
+
+    async def replay_unfinished(self) -> int:
+        """Handle again the recent updates whose handling never committed (a crash mid-way)."""
+        async with self.runtime.db.session() as session:
+            pending = await log_repo.unfinished_since(session, utcnow() - REPLAY_WINDOW)
+        for raw in pending:
+            update = Update.de_json(raw, self.bot)
+            _LOG.warning("replaying update %s left unfinished by a crash", update.update_id)
+            await self.process_update(update)
+        return len(pending)
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Concurrent across chats, in order within one chat (for PostgreSQL deployments).
+
+    PTB's SimpleUpdateProcessor would let two messages of the same user race through a
+    conversation; here each chat has its own lock, so one user's updates stay sequential.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the update once no earlier update of the same chat is running."""
+        key = _chat_key(update)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key]
+                del self._locks[key]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+def _chat_key(update: object) -> int:
+    if isinstance(update, Update):
+        if update.effective_chat:
+            return update.effective_chat.id
+        if update.effective_user:
+            return update.effective_user.id
+    return 0

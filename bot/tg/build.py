@@ -1,0 +1,114 @@
+"""`build_application`: the one place where KopDesk's python-telegram-bot Application is made."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ContextTypes
+from telegram.request import BaseRequest, HTTPXRequest
+
+from bot.commands import CommandSpec, commands_for
+from bot.i18n import t
+from bot.runtime import Runtime
+from bot.services.roles import Role
+from bot.tg.application import KopDeskApplication, PerChatUpdateProcessor
+from bot.tg.context import KopContext
+from bot.tg.request import LoggedRequest
+from handlers import register_all
+from storage.persistence import SQLPersistence
+
+_LOG = logging.getLogger(__name__)
+MAX_CONCURRENT_UPDATES = 32
+SANDBOX_TOKEN = "123456:SANDBOX-TOKEN"
+
+
+def file_url_for(base_url: str) -> str:
+    """Telegram's file URL beside a Bot API base URL (``…/bot`` → ``…/file/bot``)."""
+    head, sep, _ = base_url.rstrip("/").rpartition("/bot")
+    return f"{head}/file/bot" if sep else base_url.rstrip("/") + "/file/bot"
+
+
+def build_application(
+    runtime: Runtime,
+    *,
+    token: str | None = None,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> KopDeskApplication:
+    """A fully wired Application: request layer, persistence, rate limiter, handlers."""
+    settings = runtime.settings
+    secret = token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
+    if not secret:
+        raise ValueError("BOT_TOKEN is required")
+    inner = request or HTTPXRequest(
+        connection_pool_size=MAX_CONCURRENT_UPDATES + 8,
+        connect_timeout=5.0,
+        read_timeout=15.0,
+        write_timeout=15.0,
+        pool_timeout=5.0,
+    )
+    builder = (
+        Application.builder()
+        .application_class(KopDeskApplication, kwargs={"runtime": runtime})
+        .token(secret)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(file_url_for(settings.telegram_api_url))
+        .request(LoggedRequest(inner, runtime.outbound))
+        .get_updates_request(get_updates_request or HTTPXRequest(connection_pool_size=2))
+        .persistence(SQLPersistence(runtime.db))
+        .context_types(ContextTypes(context=KopContext))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=min(settings.send_rate, 30),
+                overall_time_period=1,
+                group_max_rate=20,
+                group_time_period=60,
+                max_retries=5,
+            )
+        )
+        .post_init(on_startup)
+    )
+    if not runtime.db.is_sqlite:
+        # SQLite has one writer at a time; PostgreSQL takes chats concurrently.
+        builder = builder.concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
+    app: KopDeskApplication = builder.build()  # type: ignore[assignment]
+    register_all(app)
+    return app
+
+
+def _bot_commands(specs: list[CommandSpec], lang: str) -> list[BotCommand]:
+    names = [spec.name if lang == "id" else spec.alias for spec in specs]
+    return [BotCommand(n, t(lang, s.description_key)) for n, s in zip(names, specs, strict=True)]
+
+
+async def publish_commands(app: Application, admin_ids: list[int]) -> None:  # type: ignore[type-arg]
+    """setMyCommands: the guest list for private chats, the admin list for each admin."""
+    bot = app.bot
+    scope_all = BotCommandScopeAllPrivateChats()
+    await bot.set_my_commands(_bot_commands(commands_for(Role.GUEST), "id"), scope=scope_all)
+    await bot.set_my_commands(
+        _bot_commands(commands_for(Role.GUEST), "en"), scope=scope_all, language_code="en"
+    )
+    for admin in admin_ids:
+        scope = BotCommandScopeChat(admin)
+        try:
+            await bot.set_my_commands(_bot_commands(commands_for(Role.ADMIN), "id"), scope=scope)
+            await bot.set_my_commands(
+                _bot_commands(commands_for(Role.ADMIN), "en"), scope=scope, language_code="en"
+            )
+        except TelegramError as exc:  # an admin who never opened the bot: chat not found
+            _LOG.warning("could not set commands for admin %s: %s", admin, exc)
+
+
+async def on_startup(app: Any) -> None:
+    """After initialize: publish the command lists, replay updates a crash left unfinished."""
+    await publish_commands(app, app.runtime.settings.admin_ids)
+    replayed = await app.replay_unfinished()
+    if replayed:
+        _LOG.warning("replayed %d unfinished update(s)", replayed)
+
+
+ALLOWED_UPDATES = Update.ALL_TYPES

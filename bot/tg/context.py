@@ -1,0 +1,44 @@
+"""The callback context of KopDesk handlers: PTB's, plus who the user is and his session."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.i18n import t
+from bot.services.roles import Role
+from storage.db import current_uow
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+    from storage.models import Person
+
+
+class KopContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """Adds `runtime`, `session`, `person`, `role`, `lang` and `t()` for handlers."""
+
+    def __init__(self, application: Any, chat_id: int | None = None, user_id: int | None = None):
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        # Filled by the pre-processing handler (handlers.pre) for every update with a user.
+        self.person: Person | None = None
+        self.role: Role = Role.GUEST
+        self.lang: str = application.runtime.settings.default_language
+
+    @property
+    def runtime(self) -> Runtime:
+        """Settings, database and logs of this bot."""
+        return self.application.runtime  # type: ignore[no-any-return]
+
+    @property
+    def session(self) -> AsyncSession:
+        """The database session of the update being handled (one transaction per update)."""
+        uow = current_uow()
+        if uow is None:
+            raise RuntimeError("no unit of work: database access outside an update or job")
+        return uow.session
+
+    def t(self, key: str, /, **values: Any) -> str:
+        """The catalogue text for `key` in this user's language."""
+        return t(self.lang, key, **values)

@@ -1,0 +1,121 @@
+"""The request layer: every Bot API call passes here, so the outbound log cannot be bypassed.
+
+`LoggedRequest` wraps another `BaseRequest` (HTTPX for real use, an offline one in tests). For
+content methods it retries transient failures (5xx, timeouts, dropped connections) with
+exponential backoff and records each call's outcome in the outbound log. A 429 is not retried
+here: python-telegram-bot's `AIORateLimiter`, one layer up, waits out its retry_after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from telegram.error import NetworkError
+from telegram.request import BaseRequest, RequestData
+
+from bot.message_log import OutboundLog, is_content_method
+
+_LOG = logging.getLogger(__name__)
+
+
+class LoggedRequest(BaseRequest):
+    """A `BaseRequest` that logs content calls and retries their transient failures."""
+
+    def __init__(
+        self,
+        inner: BaseRequest,
+        outbound: OutboundLog | None,
+        *,
+        max_attempts: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+    ) -> None:
+        self._inner = inner
+        self._outbound = outbound
+        self._max_attempts = max_attempts
+        self._backoff = backoff
+        self._max_backoff = max_backoff
+
+    @property
+    def read_timeout(self) -> float | None:
+        """The inner request's default read timeout."""
+        return self._inner.read_timeout
+
+    async def initialize(self) -> None:
+        """Initialise the inner request."""
+        await self._inner.initialize()
+
+    async def shutdown(self) -> None:
+        """Shut the inner request down."""
+        await self._inner.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        **timeouts: Any,
+    ) -> tuple[int, bytes]:
+        """Send one Bot API call; for content methods, retry transient failures and log it."""
+        api_method = url.rsplit("/", 1)[-1]
+        if not is_content_method(api_method):
+            return await self._inner.do_request(url, method, request_data, **timeouts)
+
+        started = time.perf_counter()
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                code, payload = await self._inner.do_request(url, method, request_data, **timeouts)
+            except NetworkError as exc:  # dropped connection, timeout
+                if attempts < self._max_attempts:
+                    await self._pause(api_method, attempts, str(exc))
+                    continue
+                await self._log(api_method, request_data, None, str(exc), attempts, started)
+                raise
+            if code >= 500 and attempts < self._max_attempts:
+                await self._pause(api_method, attempts, f"HTTP {code}")
+                continue
+            result, error = _outcome(code, payload)
+            await self._log(api_method, request_data, result, error, attempts, started)
+            return code, payload
+
+    async def _pause(self, api_method: str, attempts: int, reason: str) -> None:
+        delay = min(self._backoff * 2 ** (attempts - 1), self._max_backoff)
+        _LOG.warning("%s failed (%s); retry %d in %.1fs", api_method, reason, attempts, delay)
+        await asyncio.sleep(delay)
+
+    async def _log(
+        self,
+        api_method: str,
+        request_data: RequestData | None,
+        result: Any,
+        error: str | None,
+        attempts: int,
+        started: float,
+    ) -> None:
+        if self._outbound is None:
+            return
+        params = request_data.parameters if request_data else {}
+        await self._outbound.record(
+            method=api_method,
+            params=params,
+            result=result,
+            error=error,
+            attempts=attempts,
+            duration_ms=int((time.perf_counter() - started) * 1000),
+        )
+
+
+def _outcome(code: int, payload: bytes) -> tuple[Any, str | None]:
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        return None, f"HTTP {code}: unreadable answer"
+    if 200 <= code < 300 and body.get("ok"):
+        return body.get("result"), None
+    return None, f"{body.get('error_code', code)}: {body.get('description', 'error')}"

@@ -1,0 +1,26 @@
+"""Telegram adapters, one module per feature; `register_all` installs them in order.
+
+Order matters, because PTB gives an update to the first matching handler of each group:
+1. group -1, `pre`: who the user is, his role and language; the flood limit may stop here.
+2. group 0, features: conversations first (they must see the answers they are waiting for),
+   then plain commands and buttons.
+3. group 0, menu buttons: after the features, which add their items while registering.
+4. group 0, `fallback`: the catch-alls, so nothing goes unanswered.
+5. the error handler.
+"""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from handlers import basics, errors, fallback, menu, pre
+
+
+def register_all(app: Application) -> None:  # type: ignore[type-arg]
+    """Install every handler of KopDesk on `app`, in the order explained above."""
+    pre.register(app)
+    for feature in (basics,):
+        feature.register(app)
+    menu.register_buttons(app)
+    fallback.register(app)
+    errors.register(app)

@@ -1,0 +1,58 @@
+"""A ConversationHandler with KopDesk's common parts: persistence, /batal, non-text answers."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.warnings import PTBUserWarning
+
+from bot import commands
+from bot.services.roles import ALL_ROLES
+from bot.tg.context import KopContext
+from handlers.access import serves
+
+
+@serves(ALL_ROLES)
+async def cancel_conversation(update: Update, context: KopContext) -> int:
+    """/batal inside a conversation: leave it; drafts stay in the database."""
+    if update.effective_message:
+        await update.effective_message.reply_text(context.t("cancel.done"))
+    return ConversationHandler.END
+
+
+@serves(ALL_ROLES)
+async def need_text(update: Update, context: KopContext) -> None:
+    """A sticker, voice note or photo where the conversation expects typed text."""
+    if update.effective_message:
+        await update.effective_message.reply_text(context.t("input.need_text"))
+
+
+def conversation(
+    name: str,
+    *,
+    entry_points: Sequence[BaseHandler[Any, Any, Any]],
+    states: dict[object, list[BaseHandler[Any, Any, Any]]],
+    fallbacks: Sequence[BaseHandler[Any, Any, Any]] = (),
+) -> ConversationHandler[Any]:
+    """A persistent conversation keyed by chat and user, with /batal and non-text fallbacks."""
+    common = [
+        CommandHandler(commands.CANCEL.names, cancel_conversation),
+        MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, need_text),
+    ]
+    # per_message=False is intended: a conversation follows the user in his chat, and every
+    # button carries its full meaning in its data, so PTB's warning about tracking callback
+    # queries per message does not apply. Silenced here only, with this reason.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
+        return ConversationHandler(
+            entry_points=list(entry_points),
+            states=states,
+            fallbacks=[*fallbacks, *common],
+            name=name,
+            persistent=True,
+            allow_reentry=True,
+        )

@@ -1,0 +1,57 @@
+"""The main menu: a reply keyboard of the actions the user's role may take (SPEC 2).
+
+Features add their buttons with `add_item`; the keyboard and the handler that recognises a
+pressed button (in either language) are built from that one list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import ReplyKeyboardMarkup, Update
+from telegram.ext import Application, MessageHandler, filters
+
+from bot.i18n import all_translations, t
+from bot.services.roles import Role
+from bot.tg.context import KopContext
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """One button of the main menu: its catalogue key, who sees it, what it does."""
+
+    key: str
+    roles: frozenset[Role]
+    callback: Callable[[Update, KopContext], Awaitable[Any]]
+
+
+def menu_items(app: Application) -> list[MenuItem]:  # type: ignore[type-arg]
+    """The menu of this application (kept on the application, not in a module global)."""
+    return app.bot_data.setdefault("_menu_items", [])  # type: ignore[no-any-return]
+
+
+def add_item(app: Application, item: MenuItem) -> None:  # type: ignore[type-arg]
+    """Add a button to the main menu, after those added before it."""
+    menu_items(app).append(item)
+
+
+def main_menu(app: Application, role: Role, lang: str) -> ReplyKeyboardMarkup:  # type: ignore[type-arg]
+    """The reply keyboard for a role, two buttons a row."""
+    labels = [t(lang, item.key) for item in menu_items(app) if role in item.roles]
+    rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
+    return ReplyKeyboardMarkup(
+        rows, resize_keyboard=True, input_field_placeholder=t(lang, "menu.placeholder")
+    )
+
+
+def button_filter(item: MenuItem) -> filters.BaseFilter:
+    """Matches the button's label in any language."""
+    return filters.Text(sorted(all_translations(item.key)))
+
+
+def register_buttons(app: Application) -> None:  # type: ignore[type-arg]
+    """One handler per menu button; call after every feature added its items."""
+    for item in menu_items(app):
+        app.add_handler(MessageHandler(button_filter(item), item.callback))

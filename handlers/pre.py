@@ -1,0 +1,53 @@
+"""Group -1: before any feature handler, know who the user is and apply the flood limit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import Update
+from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+
+from bot.i18n import pick_language
+from bot.services.roles import resolve_role
+from bot.tg.context import KopContext
+from storage.repositories import message_log, people
+from storage.types import utcnow
+
+FLOOD_WINDOW = timedelta(minutes=1)
+GROUP = -1
+
+
+async def prepare(update: Update, context: KopContext) -> None:
+    """Load the person, role and language; stop the update if the user is flooding."""
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return
+    settings = context.runtime.settings
+    session = context.session
+    person = await people.seen(
+        session,
+        telegram_id=user.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        username=user.username,
+        telegram_language=user.language_code,
+    )
+    context.person = person
+    context.lang = pick_language(person.language, user.language_code, settings.default_language)
+    context.role = await resolve_role(session, user.id, admin_ids=settings.admin_ids)
+
+    # The update is already in the log, so it counts itself.
+    recent = await message_log.count_from_user_since(session, user.id, utcnow() - FLOOD_WINDOW)
+    limit = settings.flood_limit_per_minute
+    if recent > limit:
+        await message_log.mark_throttled(session, update.update_id)
+        if recent == limit + 1 and update.effective_chat:
+            await context.bot.send_message(update.effective_chat.id, context.t("flood.warning"))
+        if update.callback_query:
+            await update.callback_query.answer()
+        raise ApplicationHandlerStop
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Install the pre-processing handler in its own group, ahead of every feature."""
+    app.add_handler(TypeHandler(Update, prepare), group=GROUP)

@@ -1,0 +1,1 @@
+"""Repositories: queries and writes on a caller's session. They never commit."""
