@@ -8,7 +8,7 @@ import traceback
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
 from bot.i18n import pick_language, t
@@ -24,6 +24,10 @@ _TRACEBACK_CHARS = 3500
 async def on_error(update: object, context: KopContext) -> None:
     """Handle an exception raised while processing an update or a job."""
     update_id = getattr(update, "update_id", None)
+    if isinstance(context.error, Forbidden):
+        # The user blocked the bot: nothing to apologise to, nothing for the admins to fix.
+        _LOG.info("update %s: %s", update_id, context.error)
+        return
     _LOG.error("error while handling update %s", update_id, exc_info=context.error)
     settings = context.runtime.settings
 

@@ -46,5 +46,11 @@ def too_many_requests(retry_after: int) -> ApiError:
     )
 
 
-UNAUTHORIZED = ApiError(401, "Unauthorized")
-NOT_FOUND = ApiError(404, "Not Found")
+def unauthorized() -> ApiError:
+    """401 for a token that is not of the form ``<digits>:<secret>``."""
+    return ApiError(401, "Unauthorized")
+
+
+def not_found() -> ApiError:
+    """404 for an unknown method or file."""
+    return ApiError(404, "Not Found")

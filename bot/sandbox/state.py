@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .errors import bad_request
+from .media import new_file_ids, photo_steps
 
 DEFAULT_ALLOWED_UPDATES = frozenset(
     {
@@ -229,6 +230,8 @@ class State:
         self.chats: dict[int, Chat] = {}
         self.files: dict[str, StoredFile] = {}
         self.files_by_path: dict[str, StoredFile] = {}
+        # Every PhotoSize file_id of a photo maps to the whole list, so resending reuses it.
+        self.photo_sets: dict[str, list[dict[str, Any]]] = {}
         self.pending: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.event_seq = 0
@@ -429,8 +432,6 @@ class State:
         height: int | None = None,
     ) -> StoredFile:
         """Keep a file and give it Telegram-like ids and a file_path."""
-        from .media import new_file_ids  # local import keeps state.py free of media details
-
         file_id, unique_id = new_file_ids(self.rng, kind)
         folder = {"photo": "photos", "document": "documents", "sticker": "stickers", "voice": "voice"}
         path = f"{folder.get(kind, 'documents')}/file_{self.file_counter}.{extension}"
@@ -439,6 +440,29 @@ class State:
         self.files[file_id] = stored
         self.files_by_path[path] = stored
         return stored
+
+    def store_photo(self, data: bytes, width: int, height: int, ext: str) -> list[dict[str, Any]]:
+        """Store a photo as Telegram's list of PhotoSize (smallest first)."""
+        sizes: list[dict[str, Any]] = []
+        for w, h in photo_steps(width, height):
+            stored = self.add_file(
+                "photo", data, extension=ext, mime_type=f"image/{ext}", width=w, height=h
+            )
+            original = (w, h) == (width, height)
+            # Scaled copies report a proportionally smaller size but serve the same bytes.
+            size = len(data) if original else max(1, len(data) * w * h // max(1, width * height))
+            sizes.append(
+                {
+                    "file_id": stored.file_id,
+                    "file_unique_id": stored.file_unique_id,
+                    "file_size": size,
+                    "width": w,
+                    "height": h,
+                }
+            )
+        for entry in sizes:
+            self.photo_sets[entry["file_id"]] = sizes
+        return sizes
 
     def now(self) -> int:
         """Message dates are integer epoch seconds."""

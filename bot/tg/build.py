@@ -62,7 +62,7 @@ def build_application(
         .context_types(ContextTypes(context=KopContext))
         .rate_limiter(
             AIORateLimiter(
-                overall_max_rate=min(settings.send_rate, 30),
+                overall_max_rate=settings.send_rate,
                 overall_time_period=1,
                 group_max_rate=20,
                 group_time_period=60,
