@@ -4,9 +4,12 @@ One `UnitOfWork` per update: a single session and transaction that every handler
 shares. It commits when the update is done; on error it rolls back and the error still reaches
 the error handler (the application rolls back before calling it, see `bot.application`).
 
-SQLite is opened in WAL mode with a busy timeout, and write transactions begin with
-``BEGIN IMMEDIATE``: otherwise a transaction that first reads and later writes fails at once
-with "database is locked" whenever another connection committed in between.
+SQLite is opened in WAL mode with a busy timeout. The driver's own transaction handling is kept
+on purpose: it opens the transaction at the first write, so the reads before it are not part of
+a read snapshot that a later write would have to upgrade (in WAL mode such an upgrade fails at
+once with "database is locked" when another connection committed in between). A transaction
+therefore waits for the write lock (up to the busy timeout) at its first write, and holds it
+until commit.
 """
 
 from __future__ import annotations
@@ -30,8 +33,6 @@ _current_uow: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Take transaction control from the driver so that "begin" below can say IMMEDIATE.
-    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -40,17 +41,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine for SQLite (aiosqlite) or PostgreSQL (asyncpg), configured for KopDesk."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, echo=echo, pool_size=5, max_overflow=5)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 

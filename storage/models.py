@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import enum
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import BigIntPK, JSONType, UTCDateTime, utcnow
@@ -115,3 +128,220 @@ class PersistedData(Base):
     owner_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # 0 for bot
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# --- Registry (SPEC 3): kecamatan, cooperatives, managers, officers, invites, registration ---
+#
+# Enums are stored as their string values in VARCHAR columns (no native PostgreSQL ENUM, no
+# CHECK constraint) so SQLite and PostgreSQL behave the same and a new value needs no migration.
+
+
+class CoopForm(enum.StrEnum):
+    """Bentuk koperasi: individual members (primer) or cooperatives as members (sekunder)."""
+
+    PRIMER = "primer"
+    SEKUNDER = "sekunder"
+
+
+class CoopType(enum.StrEnum):
+    """Jenis koperasi under the 1992 law."""
+
+    KONSUMEN = "konsumen"
+    PRODUSEN = "produsen"
+    JASA = "jasa"
+    PEMASARAN = "pemasaran"
+    SIMPAN_PINJAM = "simpan pinjam"
+
+
+class CoopStatus(enum.StrEnum):
+    """Whether a cooperative is active (SPEC 4 status rule)."""
+
+    AKTIF = "aktif"
+    TIDAK_AKTIF = "tidak aktif"
+    DIBUBARKAN = "dibubarkan"
+
+
+class StatusSource(enum.StrEnum):
+    """Who decided the current status: the report rule, or an officer (import included)."""
+
+    DERIVED = "derived"
+    OFFICER = "officer"
+
+
+class ManagerPosition(enum.StrEnum):
+    """A manager's position in the cooperative's board."""
+
+    KETUA = "ketua"
+    SEKRETARIS = "sekretaris"
+    BENDAHARA = "bendahara"
+    LAINNYA = "lainnya"
+
+
+class OfficerRole(enum.StrEnum):
+    """Staff roles kept in the database (admins may also come from ADMIN_IDS)."""
+
+    OFFICER = "officer"
+    ADMIN = "admin"
+
+
+class RequestStatus(enum.StrEnum):
+    """The officers' decision on a self-registration request."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+def _str_enum(cls: type[enum.StrEnum], length: int = 16) -> SAEnum:
+    # values_callable: store "simpan pinjam", not the member name "SIMPAN_PINJAM".
+    # validate_strings: a mistyped plain string fails at bind time instead of being stored.
+    return SAEnum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Kecamatan(Base):
+    """A district of the region; officers may be scoped to some of them."""
+
+    __tablename__ = "kecamatan"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    # Optional official (BPS/Kemendagri) code; several NULLs are allowed on both backends.
+    code: Mapped[str | None] = mapped_column(String(16), unique=True)
+
+
+class Cooperative(Base):
+    """One incorporated cooperative of the registry, keyed by its registration number."""
+
+    __tablename__ = "cooperatives"
+    __table_args__ = (Index("ix_cooperatives_kecamatan_status", "kecamatan_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    # Nomor badan hukum: the natural key that imports upsert on.
+    registration_number: Mapped[str] = mapped_column(String(64), unique=True)
+    # Nomor Induk Koperasi (digits); only cooperatives certified by the ministry have one.
+    nik: Mapped[str | None] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    form: Mapped[CoopForm] = mapped_column(_str_enum(CoopForm))
+    type: Mapped[CoopType] = mapped_column(_str_enum(CoopType))
+    sector: Mapped[str | None] = mapped_column(String(128))
+    # Indexed by ix_cooperatives_kecamatan_status (kecamatan_id leads), not separately.
+    kecamatan_id: Mapped[int] = mapped_column(ForeignKey("kecamatan.id", ondelete="RESTRICT"))
+    desa: Mapped[str | None] = mapped_column(String(128))
+    address: Mapped[str | None] = mapped_column(String(500))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    incorporated_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[CoopStatus] = mapped_column(
+        _str_enum(CoopStatus), default=CoopStatus.TIDAK_AKTIF, index=True
+    )
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    status_source: Mapped[StatusSource] = mapped_column(
+        _str_enum(StatusSource), default=StatusSource.DERIVED
+    )
+    status_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Fiscal year covered by the latest RAT known to the office.
+    last_rat_year: Mapped[int | None] = mapped_column(Integer)
+    # Demo data (seed-demo) is marked so it can never be mistaken for the real registry.
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ManagerLink(Base):
+    """A person who manages (pengurus) a cooperative; many-to-many both ways."""
+
+    __tablename__ = "manager_links"
+    __table_args__ = (
+        UniqueConstraint("person_id", "cooperative_id", name="uq_manager_links_person_coop"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    cooperative_id: Mapped[int] = mapped_column(
+        ForeignKey("cooperatives.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[ManagerPosition] = mapped_column(_str_enum(ManagerPosition))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Officer(Base):
+    """Dinas staff; independent of `people` so an officer can be added before writing to the bot."""
+
+    __tablename__ = "officers"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[OfficerRole] = mapped_column(_str_enum(OfficerRole), default=OfficerRole.OFFICER)
+    # Removal deactivates, so the audit trail can still name who did what.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OfficerScope(Base):
+    """An officer limited to some kecamatan; an officer without rows here sees everything."""
+
+    __tablename__ = "officer_scopes"
+
+    officer_id: Mapped[int] = mapped_column(
+        ForeignKey("officers.id", ondelete="CASCADE"), primary_key=True
+    )
+    kecamatan_id: Mapped[int] = mapped_column(
+        ForeignKey("kecamatan.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Invite(Base):
+    """A single-use registration code bound to one cooperative."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    cooperative_id: Mapped[int] = mapped_column(
+        ForeignKey("cooperatives.id", ondelete="CASCADE"), index=True
+    )
+    created_by: Mapped[int] = mapped_column(BigInteger)  # officer's Telegram id
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by: Mapped[int | None] = mapped_column(BigInteger)  # manager's Telegram id
+
+
+class InviteFailure(Base):
+    """One wrong invite code; counted per user over the last hour for the lock-out."""
+
+    __tablename__ = "invite_failures"
+    __table_args__ = (Index("ix_invite_failures_user_at", "telegram_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RegistrationRequest(Base):
+    """Self-registration without a code, waiting for an officer's Setujui/Tolak."""
+
+    __tablename__ = "registration_requests"
+    __table_args__ = (Index("ix_registration_requests_user_status", "telegram_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    cooperative_id: Mapped[int] = mapped_column(
+        ForeignKey("cooperatives.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[ManagerPosition] = mapped_column(_str_enum(ManagerPosition))
+    status: Mapped[RequestStatus] = mapped_column(
+        _str_enum(RequestStatus), default=RequestStatus.PENDING, index=True
+    )
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The approval message in the officers' chat, so its buttons can be edited after a decision.
+    officers_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -187,7 +186,9 @@ class Sandbox:
                     raise too_many_requests(fault.retry_after)
                 if fault.kind == "5xx":
                     raise ApiError(fault.status, _STATUS_PHRASE.get(fault.status, "Server Error"))
-                await asyncio.sleep(fault.delay)  # "slow": answer late, then handle normally
+                # "slow": answer late, then handle normally (stop() cuts the delay short).
+                state = self.state
+                await state.notifier.wait_until(lambda: state.closing, fault.delay)
             result = await handler(CallContext(bot_id, token), params)
             body: dict[str, Any] = {"ok": True}
             if isinstance(result, Described):

@@ -233,7 +233,8 @@ class State:
         # Every PhotoSize file_id of a photo maps to the whole list, so resending reuses it.
         self.photo_sets: dict[str, list[dict[str, Any]]] = {}
         self.pending: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
+        # Per chat, so a long poll on one chat never scans every other chat's history.
+        self.events: dict[int, list[dict[str, Any]]] = {}
         self.event_seq = 0
         self.callbacks: dict[str, dict[str, Any]] = {}
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
@@ -373,7 +374,7 @@ class State:
     def add_event(self, stored: StoredMessage, kind: str) -> None:
         """Append to the chat's event stream (what the bot did to its messages)."""
         self.event_seq += 1
-        self.events.append(
+        self.events.setdefault(stored.chat_id, []).append(
             {"seq": self.event_seq, "chat_id": stored.chat_id, "kind": kind, "message": stored.record()}
         )
         self.notifier.notify()
@@ -391,7 +392,10 @@ class State:
 
     def chat_events(self, chat_id: int, after_seq: int = 0) -> list[dict[str, Any]]:
         """Events of one chat with seq > after_seq."""
-        return [e for e in self.events if e["chat_id"] == chat_id and e["seq"] > after_seq]
+        events = self.events.get(chat_id, [])
+        if not events or events[-1]["seq"] <= after_seq:
+            return []
+        return [e for e in events if e["seq"] > after_seq]
 
     # ---- updates -----------------------------------------------------------------------
 

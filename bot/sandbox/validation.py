@@ -417,6 +417,8 @@ def parse_markdown(text: str) -> tuple[str, list[dict[str, Any]]]:
                 end += 1
             if end != i and end < n and text[end] != "`":
                 language, i = text[i:end], end
+            if text[i : i + 1] == "\n":
+                i += 1  # the line break after the opening fence is not part of the code
         start = out.pos
         while i < n and not (
             text[i] == end_char and (not is_pre or text.startswith("```", i))

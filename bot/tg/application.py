@@ -1,9 +1,10 @@
 """KopDesk's `Application`: log every update first, then handle it in one transaction.
 
 The path of one update (see docs/ARCHITECTURE.md):
-1. `process_update` stores the raw update in `inbound_updates` and commits, before any handler.
-   A known `update_id` that was handled already is a redelivery and is skipped.
-2. A unit of work (one session, one transaction) is opened; PTB runs the handlers in it.
+1. A unit of work (one session) is opened. The raw update is stored in `inbound_updates` and
+   committed before any handler runs. A known `update_id` that was handled already is a
+   redelivery and is skipped.
+2. PTB runs the handlers in the session's next transaction.
 3. If a handler raises, `process_error` rolls the unit of work back *before* the error handlers
    run, so no partial write survives; the error handlers then see the exception.
 4. Conversation states, the outbound log of the update's sends and the "handled" mark are
@@ -50,9 +51,9 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
         try:
             raw = update.to_dict()
             summary = summarize_update(raw)
-            async with db.session() as session:
+            async with db.unit_of_work(update.update_id) as uow:
                 status = await log_repo.record_inbound(
-                    session,
+                    uow.session,
                     update_id=update.update_id,
                     user_id=summary.user_id,
                     chat_id=summary.chat_id,
@@ -60,10 +61,11 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
                     text=summary.text,
                     raw=raw,
                 )
-            if status is InboundStatus.DONE:
-                _LOG.info("update %s was handled before; redelivery skipped", update.update_id)
-                return
-            async with db.unit_of_work(update.update_id) as uow:
+                # Durable before any handler runs; the handlers' transaction starts after this.
+                await uow.session.commit()
+                if status is InboundStatus.DONE:
+                    _LOG.info("update %s was handled before; redelivery skipped", update.update_id)
+                    return
                 await super().process_update(update)
                 await self.update_persistence()  # queues the states into this transaction
                 uow.before_commit.append(

@@ -22,6 +22,7 @@ from storage.persistence import SQLPersistence
 
 _LOG = logging.getLogger(__name__)
 MAX_CONCURRENT_UPDATES = 32
+SQLITE_CONCURRENT_UPDATES = 8
 SANDBOX_TOKEN = "123456:SANDBOX-TOKEN"
 
 
@@ -71,9 +72,11 @@ def build_application(
         )
         .post_init(on_startup)
     )
-    if not runtime.db.is_sqlite:
-        # SQLite has one writer at a time; PostgreSQL takes chats concurrently.
-        builder = builder.concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
+    # Different chats concurrently, one chat in order. SQLite has one writer at a time, but a
+    # transaction only takes the write lock at its first write (see storage/db.py), so a few
+    # updates can wait on the network at once without queueing on the lock.
+    concurrency = SQLITE_CONCURRENT_UPDATES if runtime.db.is_sqlite else MAX_CONCURRENT_UPDATES
+    builder = builder.concurrent_updates(PerChatUpdateProcessor(concurrency))
     app: KopDeskApplication = builder.build()  # type: ignore[assignment]
     register_all(app)
     return app

@@ -9,6 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def insert_for(session: AsyncSession, model: Any) -> Any:
-    """A dialect-specific INSERT for `model` that supports ON CONFLICT on both backends."""
+    """A dialect-specific Core INSERT into `model`'s table, with ON CONFLICT on both backends.
+
+    Core, not ORM-enabled: these run on every update, and the ORM bulk path costs more than
+    the statement itself.
+    """
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+    table = getattr(model, "__table__", model)
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)

@@ -98,7 +98,7 @@ async def unfinished_since(session: AsyncSession, since: datetime) -> list[dict[
 
 async def add_outbound(session: AsyncSession, **fields: Any) -> None:
     """Store one outbound Bot API call."""
-    session.add(OutboundCall(**fields))
+    await session.execute(insert_for(session, OutboundCall).values(created_at=utcnow(), **fields))
 
 
 async def prune(session: AsyncSession, older_than: datetime) -> tuple[int, int]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Person
 from storage.repositories.common import insert_for
 from storage.types import utcnow
+
+SEEN_RESOLUTION = timedelta(minutes=5)
 
 
 async def get_by_telegram_id(session: AsyncSession, telegram_id: int) -> Person | None:
@@ -26,22 +30,35 @@ async def seen(
     username: str | None,
     telegram_language: str | None,
 ) -> Person:
-    """Create or refresh the person behind an update and return it."""
+    """Create or refresh the person behind an update and return it.
+
+    Runs for every update, so it writes only when something changed or `last_seen_at` is
+    older than SEEN_RESOLUTION: a read is much cheaper than a write on every message.
+    """
     now = utcnow()
     values = {
         "first_name": first_name[:128],
-        "last_name": (last_name or None) and last_name[:128],
+        "last_name": last_name[:128] if last_name else None,
         "username": username,
         "telegram_language": telegram_language,
-        "last_seen_at": now,
     }
-    stmt = (
-        insert_for(session, Person)
-        .values(telegram_id=telegram_id, created_at=now, **values)
-        .on_conflict_do_update(index_elements=["telegram_id"], set_=values)
-        .returning(Person)
-    )
-    return (await session.execute(stmt)).scalar_one()
+    person = await get_by_telegram_id(session, telegram_id)
+    if person is None:
+        stmt = (
+            insert_for(session, Person)
+            .values(telegram_id=telegram_id, created_at=now, last_seen_at=now, **values)
+            .on_conflict_do_nothing(index_elements=["telegram_id"])
+        )
+        await session.execute(stmt)
+        person = await get_by_telegram_id(session, telegram_id)
+        assert person is not None
+        return person
+    changed = any(getattr(person, key) != value for key, value in values.items())
+    if changed or now - person.last_seen_at > SEEN_RESOLUTION:
+        for key, value in values.items():
+            setattr(person, key, value)
+        person.last_seen_at = now
+    return person
 
 
 async def set_language(session: AsyncSession, telegram_id: int, language: str) -> None:

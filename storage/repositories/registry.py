@@ -1,0 +1,420 @@
+"""The cooperative registry: kecamatan, cooperatives, their managers, and officers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rapidfuzz import fuzz, process, utils
+from sqlalchemy import RowMapping, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Cooperative,
+    CoopStatus,
+    Kecamatan,
+    ManagerLink,
+    ManagerPosition,
+    Officer,
+    OfficerRole,
+    OfficerScope,
+    Person,
+    StatusSource,
+)
+from storage.repositories.common import insert_for
+from storage.types import utcnow
+
+# Columns an import may set; `status_source`/`status_set_at` follow `status` and are not compared.
+DATA_COLUMNS: tuple[str, ...] = (
+    "nik", "name", "form", "type", "sector", "kecamatan_id", "desa", "address", "phone",
+    "incorporated_on", "status", "status_reason", "last_rat_year", "synthetic",
+)
+_DEFAULTS: dict[str, Any] = {c: None for c in DATA_COLUMNS} | {
+    "status": CoopStatus.TIDAK_AKTIF,
+    "synthetic": False,
+}
+# Words in nearly every cooperative's name: matching on them would rank everything alike.
+_GENERIC = {"koperasi", "simpan", "pinjam", "ksp", "ksu", "kud", "kopdit", "serba", "usaha",
+            "produsen", "konsumen", "unit", "desa", "credit", "union", "jasa", "pemasaran"}
+_SCAN_PAGE = 20_000
+
+
+# --- kecamatan ---------------------------------------------------------------------------
+
+
+async def list_kecamatan(session: AsyncSession) -> list[Kecamatan]:
+    """Every kecamatan, by name."""
+    return list((await session.execute(select(Kecamatan).order_by(Kecamatan.name))).scalars())
+
+
+async def ensure_kecamatan(session: AsyncSession, names: Iterable[str]) -> dict[str, int]:
+    """Create the kecamatan not there yet; returns name → id for the given names."""
+    wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
+    if wanted:
+        await session.execute(
+            insert_for(session, Kecamatan)
+            .values([{"name": n} for n in wanted])
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+    rows = await session.execute(
+        select(Kecamatan.name, Kecamatan.id).where(Kecamatan.name.in_(wanted))
+    )
+    return {name: kecamatan_id for name, kecamatan_id in rows.all()}
+
+
+async def kecamatan_ids_by_name(session: AsyncSession, names: Iterable[str]) -> dict[str, int | None]:
+    """Each given name (case-insensitive) → its kecamatan id, None when unknown."""
+    known = {k.name.lower(): k.id for k in await list_kecamatan(session)}
+    return {name: known.get(name.strip().lower()) for name in names}
+
+
+# --- cooperatives: bulk upsert ---------------------------------------------------------------
+
+
+@dataclass
+class UpsertCounts:
+    """What an upsert did, row by row."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: UpsertCounts) -> None:
+        """Accumulate another batch's counts."""
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+async def upsert_cooperatives(
+    session: AsyncSession,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    columns: Collection[str] = DATA_COLUMNS,
+    now: datetime | None = None,
+) -> UpsertCounts:
+    """Insert or update one batch of cooperatives by registration number.
+
+    Each row has ``registration_number`` and the `columns` it provides; other columns of an
+    existing cooperative are left alone (a file without a ``nik`` column keeps the NIKs), and a
+    new one gets the defaults. ``status`` None means "keep it" (new rows: tidak aktif). Rows equal
+    to what is stored are not written at all, so ``updated_at`` moves only on a real change.
+    Registration numbers must be unique within the batch.
+    """
+    now = now or utcnow()
+    provided = [c for c in DATA_COLUMNS if c in columns]
+    numbers = [r["registration_number"] for r in rows]
+    table = Cooperative.__table__
+    existing = {
+        row.registration_number: row
+        for row in (
+            await session.execute(
+                select(
+                    table.c.registration_number,
+                    table.c.status_source,
+                    table.c.status_set_at,
+                    *(table.c[c] for c in provided),
+                ).where(table.c.registration_number.in_(numbers))
+            )
+        ).all()
+    }
+    counts = UpsertCounts()
+    to_write: list[dict[str, Any]] = []
+    for row in rows:
+        found = existing.get(row["registration_number"])
+        old = None if found is None else found._mapping
+        values = _DEFAULTS | {c: row[c] for c in provided}
+        explicit = values["status"] is not None and "status" in provided
+        if values["status"] is None:
+            values["status"] = old["status"] if old is not None else CoopStatus.TIDAK_AKTIF
+        if old is None:
+            counts.inserted += 1
+            # A status given by the office counts as set by an officer; a default is the rule's.
+            values["status_source"] = StatusSource.OFFICER if explicit else StatusSource.DERIVED
+            values["status_set_at"] = now
+        elif any(old[c] != values[c] for c in provided):
+            counts.updated += 1
+            changed = "status" in provided and old["status"] != values["status"]
+            values["status_source"] = StatusSource.OFFICER if changed else old["status_source"]
+            values["status_set_at"] = now if changed else old["status_set_at"]
+        else:
+            counts.unchanged += 1
+            continue
+        to_write.append(
+            {"registration_number": row["registration_number"], "created_at": now,
+             "updated_at": now, **values}
+        )
+    if to_write:
+        stmt = insert_for(session, Cooperative)
+        excluded = stmt.excluded
+        set_cols = [*provided, "updated_at"]
+        if "status" in provided:
+            set_cols += ["status_source", "status_set_at"]
+        # The WHERE repeats the comparison in SQL: a concurrent writer's identical row stays put.
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["registration_number"],
+            set_={c: excluded[c] for c in set_cols},
+            where=or_(*(table.c[c].is_distinct_from(excluded[c]) for c in provided)),
+        )
+        await session.execute(stmt, to_write)
+    return counts
+
+
+async def iter_cooperatives(session: AsyncSession, page: int = 1000) -> AsyncIterator[RowMapping]:
+    """Every cooperative as a plain row (plus ``kecamatan_name``), in id order, page by page.
+
+    Plain rows rather than ORM objects: the session's identity map must not grow with the
+    whole registry during an export.
+    """
+    table = Cooperative.__table__
+    last_id = 0
+    while True:
+        batch = (
+            await session.execute(
+                select(*table.c, Kecamatan.name.label("kecamatan_name"))
+                .join(Kecamatan, Kecamatan.id == table.c.kecamatan_id)
+                .where(table.c.id > last_id)
+                .order_by(table.c.id)
+                .limit(page)
+            )
+        ).mappings().all()
+        if not batch:
+            return
+        for row in batch:
+            yield row
+        last_id = batch[-1]["id"]
+
+
+# --- cooperatives: lookups ------------------------------------------------------------------
+
+
+async def get_cooperative(session: AsyncSession, cooperative_id: int) -> Cooperative | None:
+    """The cooperative with this id."""
+    return await session.get(Cooperative, cooperative_id)
+
+
+def _scoped(stmt: Any, kecamatan_ids: Collection[int] | None) -> Any:
+    return stmt if kecamatan_ids is None else stmt.where(Cooperative.kecamatan_id.in_(list(kecamatan_ids)))
+
+
+async def get_by_registration_number(
+    session: AsyncSession, number: str, *, kecamatan_ids: Collection[int] | None = None
+) -> Cooperative | None:
+    """The cooperative with exactly this registration number (and in scope, if given)."""
+    stmt = select(Cooperative).where(Cooperative.registration_number == number.strip())
+    return (await session.execute(_scoped(stmt, kecamatan_ids))).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class CoopMatch:
+    """A search hit: the cooperative and how well it matched (100 = exact number or NIK)."""
+
+    cooperative: Cooperative
+    score: float
+
+
+def _score(query: str, name: str) -> float:
+    return fuzz.WRatio(query, name, processor=utils.default_process)
+
+
+async def search_cooperatives(
+    session: AsyncSession,
+    query: str,
+    *,
+    kecamatan_ids: Collection[int] | None = None,
+    limit: int = 10,
+    score_cutoff: float = 70,
+) -> list[CoopMatch]:
+    """Find cooperatives by registration number, NIK or (typo-tolerant) name, best first.
+
+    `kecamatan_ids` limits the search to an officer's scope (None: everywhere).
+    """
+    query = " ".join(query.split())
+    if not query:
+        return []
+    exact = or_(Cooperative.registration_number == query, Cooperative.nik == query)
+    hits = (await session.execute(_scoped(select(Cooperative).where(exact), kecamatan_ids))).scalars().all()
+    if hits:
+        return [CoopMatch(c, 100.0) for c in hits[:limit]]
+    # Cheap first try: names containing a distinctive word of the query.
+    words = [w for w in utils.default_process(query).split() if len(w) >= 3 and w not in _GENERIC]
+    best: list[tuple[float, int]] = []
+    if words:
+        stmt = select(Cooperative.id, Cooperative.name).where(
+            or_(*(Cooperative.name.ilike(f"%{w}%") for w in words))
+        )
+        candidates = (await session.execute(_scoped(stmt, kecamatan_ids).limit(2000))).all()
+        best = _top(query, candidates, limit, score_cutoff)
+    # A typo defeats LIKE: then score every name in scope, a page at a time.
+    if not best or best[0][0] < 90:
+        best = []
+        last_id = 0
+        while True:
+            stmt = select(Cooperative.id, Cooperative.name).where(Cooperative.id > last_id)
+            page = (await session.execute(
+                _scoped(stmt, kecamatan_ids).order_by(Cooperative.id).limit(_SCAN_PAGE)
+            )).all()
+            if not page:
+                break
+            best = _best(best + _top(query, page, limit, score_cutoff), limit)
+            last_id = page[-1][0]
+    if not best:
+        return []
+    coops = {
+        c.id: c
+        for c in (await session.execute(
+            select(Cooperative).where(Cooperative.id.in_([i for _, i in best]))
+        )).scalars()
+    }
+    return [CoopMatch(coops[i], score) for score, i in best]
+
+
+def _top(query: str, rows: Sequence[Any], limit: int, cutoff: float) -> list[tuple[float, int]]:
+    found = process.extract(
+        query, {r[0]: r[1] for r in rows}, scorer=_score, limit=None, score_cutoff=cutoff
+    )
+    return _best([(score, key) for _name, score, key in found], limit)
+
+
+def _best(hits: list[tuple[float, int]], limit: int) -> list[tuple[float, int]]:
+    # Ties go to the lower id (the older entry), so results do not depend on page order.
+    return sorted(hits, key=lambda t: (-t[0], t[1]))[:limit]
+
+
+async def count_by_status(
+    session: AsyncSession, *, kecamatan_ids: Collection[int] | None = None
+) -> dict[CoopStatus, int]:
+    """How many cooperatives have each status (in scope, if given)."""
+    stmt = _scoped(select(Cooperative.status, func.count()).group_by(Cooperative.status), kecamatan_ids)
+    return {status: n for status, n in (await session.execute(stmt)).all()}
+
+
+# --- managers ---------------------------------------------------------------------------------
+
+
+async def link_manager(
+    session: AsyncSession, *, person_id: int, cooperative_id: int, position: ManagerPosition
+) -> None:
+    """Make a person a manager of a cooperative (or update the position if already linked)."""
+    stmt = insert_for(session, ManagerLink).values(
+        person_id=person_id, cooperative_id=cooperative_id, position=position, created_at=utcnow()
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["person_id", "cooperative_id"], set_={"position": position}
+        )
+    )
+
+
+async def managers_of(session: AsyncSession, cooperative_id: int) -> list[tuple[Person, ManagerPosition]]:
+    """The people managing a cooperative with their positions, earliest linked first."""
+    stmt = (
+        select(Person, ManagerLink.position)
+        .join(ManagerLink, ManagerLink.person_id == Person.id)
+        .where(ManagerLink.cooperative_id == cooperative_id)
+        .order_by(ManagerLink.id)
+    )
+    return [(p, pos) for p, pos in (await session.execute(stmt)).all()]
+
+
+async def cooperatives_of(session: AsyncSession, person_id: int) -> list[tuple[Cooperative, ManagerPosition]]:
+    """The cooperatives a person manages, with the position in each, by name."""
+    stmt = (
+        select(Cooperative, ManagerLink.position)
+        .join(ManagerLink, ManagerLink.cooperative_id == Cooperative.id)
+        .where(ManagerLink.person_id == person_id)
+        .order_by(Cooperative.name)
+    )
+    return [(c, pos) for c, pos in (await session.execute(stmt)).all()]
+
+
+# --- officers ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfficerView:
+    """An officer with the names of the kecamatan he is scoped to (empty: all)."""
+
+    telegram_id: int
+    name: str
+    role: OfficerRole
+    active: bool
+    kecamatan: list[str] = field(default_factory=list)
+
+
+async def add_officer(
+    session: AsyncSession,
+    *,
+    telegram_id: int,
+    name: str,
+    role: OfficerRole = OfficerRole.OFFICER,
+    kecamatan_ids: Collection[int] = (),
+) -> Officer:
+    """Add an officer, or reactivate and update one; the scope is replaced by `kecamatan_ids`."""
+    values = {"name": name, "role": role, "active": True}
+    officer = (
+        await session.execute(
+            insert_for(session, Officer)
+            .values(telegram_id=telegram_id, created_at=utcnow(), **values)
+            .on_conflict_do_update(index_elements=["telegram_id"], set_=values)
+            .returning(Officer)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    await session.execute(delete(OfficerScope).where(OfficerScope.officer_id == officer.id))
+    if kecamatan_ids:
+        await session.execute(
+            insert_for(session, OfficerScope).values(
+                [{"officer_id": officer.id, "kecamatan_id": k} for k in dict.fromkeys(kecamatan_ids)]
+            )
+        )
+    return officer
+
+
+async def remove_officer(session: AsyncSession, telegram_id: int) -> bool:
+    """Deactivate an officer and drop his scope; False if there was no active officer."""
+    officer = await get_officer(session, telegram_id)
+    if officer is None:
+        return False
+    await session.execute(update(Officer).where(Officer.id == officer.id).values(active=False))
+    await session.execute(delete(OfficerScope).where(OfficerScope.officer_id == officer.id))
+    return True
+
+
+async def get_officer(session: AsyncSession, telegram_id: int) -> Officer | None:
+    """The active officer with this Telegram id."""
+    stmt = select(Officer).where(Officer.telegram_id == telegram_id, Officer.active.is_(True))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def officer_scope(session: AsyncSession, telegram_id: int) -> list[int] | None:
+    """The kecamatan ids an officer may see; None means every kecamatan (no scope rows)."""
+    stmt = (
+        select(OfficerScope.kecamatan_id)
+        .join(Officer, Officer.id == OfficerScope.officer_id)
+        .where(Officer.telegram_id == telegram_id)
+    )
+    ids = list((await session.execute(stmt)).scalars())
+    return ids or None
+
+
+async def list_officers(session: AsyncSession, *, include_inactive: bool = False) -> list[OfficerView]:
+    """Officers by name, each with his kecamatan scope."""
+    stmt = select(Officer).order_by(Officer.name, Officer.telegram_id)
+    if not include_inactive:
+        stmt = stmt.where(Officer.active.is_(True))
+    officers = list((await session.execute(stmt)).scalars())
+    scopes: dict[int, list[str]] = {}
+    rows = await session.execute(
+        select(OfficerScope.officer_id, Kecamatan.name)
+        .join(Kecamatan, Kecamatan.id == OfficerScope.kecamatan_id)
+        .order_by(Kecamatan.name)
+    )
+    for officer_id, name in rows.all():
+        scopes.setdefault(officer_id, []).append(name)
+    return [
+        OfficerView(o.telegram_id, o.name, o.role, o.active, scopes.get(o.id, []))
+        for o in officers
+    ]
