@@ -8,6 +8,7 @@ import re
 import sys
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -61,6 +62,7 @@ def run(webhook: bool) -> None:
         app.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
             webhook_url=settings.webhook_url,
             secret_token=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
             allowed_updates=ALLOWED_UPDATES,
@@ -207,6 +209,10 @@ async def _prune(settings: Settings, age: timedelta) -> tuple[int, int]:
     finally:
         await db.dispose()
 
+
+from bot.cli_registry import register as _register_registry  # noqa: E402
+
+_register_registry(main)
 
 if __name__ == "__main__":
     main()

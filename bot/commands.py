@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.services.roles import ALL_ROLES, Role
+from bot.services.roles import ADMINS, ALL_ROLES, GUESTS, MANAGERS, STAFF, Role
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class CommandSpec:
     @property
     def names(self) -> list[str]:
         """Both spellings, for a CommandHandler."""
-        return [self.name, self.alias]
+        return list(dict.fromkeys([self.name, self.alias]))
 
     @property
     def description_key(self) -> str:
@@ -30,13 +30,20 @@ class CommandSpec:
         return f"cmd.{self.name}"
 
 
-START = CommandSpec("start", "mulai", ALL_ROLES)
+START = CommandSpec("start", "start", ALL_ROLES)  # Telegram's own; no translation
 HELP = CommandSpec("bantuan", "help", ALL_ROLES)
 LANGUAGE = CommandSpec("bahasa", "language", ALL_ROLES)
 CANCEL = CommandSpec("batal", "cancel", ALL_ROLES)
+REGISTER = CommandSpec("daftar", "register", GUESTS)
+PROFILE = CommandSpec("profil", "profile", MANAGERS)
+INVITE = CommandSpec("undang", "invite", STAFF)
+COOPERATIVE = CommandSpec("koperasi", "coop", STAFF)
+OFFICERS = CommandSpec("petugas", "officers", ADMINS)
 
 # In the order Telegram's command menu lists them.
-COMMANDS: list[CommandSpec] = [START, HELP, LANGUAGE, CANCEL]
+COMMANDS: list[CommandSpec] = [
+    START, REGISTER, PROFILE, INVITE, COOPERATIVE, OFFICERS, HELP, LANGUAGE, CANCEL,
+]
 
 
 def commands_for(role: Role) -> list[CommandSpec]:

@@ -150,7 +150,7 @@ def _open(path: Path) -> Any:
         return _open_csv(path)
     if suffix == ".xlsx":
         return _open_xlsx(path)
-    raise ImportFileError(0, f"{path.name}: use a .csv or .xlsx file")
+    raise ValueError(f"{path.name}: use a .csv or .xlsx file")
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -216,6 +216,8 @@ async def import_cooperatives(
     database does not know instead of rejecting their rows.
     """
     path = Path(path)
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        raise ValueError(f"{path.name}: use a .csv or .xlsx file")
     result = ImportResult()
     async with db.session() as session:
         known = [(k.id, k.name, k.code) for k in await repo.list_kecamatan(session)]

@@ -30,9 +30,11 @@ def refusal_key(allowed: frozenset[Role]) -> str:
     """The catalogue key that explains a refusal for a handler serving `allowed`."""
     if allowed == {Role.ADMIN}:
         return "access.admin_only"
+    if allowed <= {Role.OFFICER, Role.ADMIN}:
+        return "access.officer_only"
     if Role.MANAGER in allowed:
         return "access.manager_only"
-    return "access.officer_only"
+    return "access.guest_only"
 
 
 def serves(*roles: Role | frozenset[Role]) -> Callable[[Callback], Callback]:

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.i18n import pick_language
-from bot.services.roles import resolve_role
+from bot.services.roles import resolve_identity
 from bot.tg.context import KopContext
 from storage.repositories import message_log, people
 from storage.types import utcnow
@@ -34,7 +34,9 @@ async def prepare(update: Update, context: KopContext) -> None:
     )
     context.person = person
     context.lang = pick_language(person.language, user.language_code, settings.default_language)
-    context.role = await resolve_role(session, user.id, admin_ids=settings.admin_ids)
+    context.identity = await resolve_identity(
+        session, user.id, person.id, admin_ids=settings.admin_ids
+    )
 
     # The update is already in the log, so it counts itself.
     recent = await message_log.count_from_user_since(session, user.id, utcnow() - FLOOD_WINDOW)

@@ -119,17 +119,6 @@ class PersistedConversation(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class PersistedData(Base):
-    """python-telegram-bot user_data / chat_data / bot_data as JSON documents."""
-
-    __tablename__ = "ptb_data"
-
-    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # user, chat, bot
-    owner_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # 0 for bot
-    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-
 # --- Registry (SPEC 3): kecamatan, cooperatives, managers, officers, invites, registration ---
 #
 # Enums are stored as their string values in VARCHAR columns (no native PostgreSQL ENUM, no

@@ -23,6 +23,8 @@ from telegram import (
 )
 from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from telegram.helpers import escape_markdown
+
 from bot.sandbox import Sandbox, SandboxClient
 from bot.sandbox.media import make_png
 from bot.sandbox.terminal import run_terminal_chat
@@ -93,6 +95,11 @@ async def test_get_me_and_tokens(sandbox: Sandbox, bot: telegram.Bot) -> None:
     with pytest.raises(telegram.error.InvalidToken):
         async with telegram.Bot("nonsense", base_url=sandbox.base_url):
             pass
+    async with httpx.AsyncClient() as http:
+        page = await http.get(sandbox.url + "/")
+        info = (await http.get(sandbox.control_url)).json()
+    assert page.status_code == 200 and "/_sandbox" in page.text
+    assert info["base_url"] == sandbox.base_url and info["bot_username"] == "kopdesk_bot"
 
 
 async def test_json_get_and_case_insensitive_methods(sandbox: Sandbox, client: SandboxClient) -> None:
@@ -135,6 +142,15 @@ async def test_get_updates_offset_semantics(bot: telegram.Bot, client: SandboxCl
     last = await bot.get_updates(offset=-1)
     assert [u.message.text for u in last] == ["enam"] and last[0].update_id == ids[2] + 3
     assert await client.pending_updates() == 1
+
+
+async def test_allowed_updates_filter(bot: telegram.Bot, client: SandboxClient) -> None:
+    await client.send_text(USER, "/start")
+    sent = await bot.send_message(USER, "Pilih", reply_markup=markup(("Ya", "y")))
+    await client.press(USER, sent.message_id, "y")
+    updates = await bot.get_updates(allowed_updates=["callback_query"])
+    assert [u.callback_query.data for u in updates] == ["y"]
+    assert await client.pending_updates() == 1  # the message update was dropped
 
 
 async def test_long_poll_returns_early_and_times_out(bot: telegram.Bot, client: SandboxClient) -> None:
@@ -189,6 +205,32 @@ async def test_text_refusals(bot: telegram.Bot, client: SandboxClient) -> None:
         bot.send_message(USER, "Selesai.", parse_mode="MarkdownV2"),
     )
     await raises(BadRequest, "message caption is too long", bot.send_photo(USER, make_png(4, 4), caption="c" * 1025))
+
+
+async def test_parse_modes(bot: telegram.Bot, client: SandboxClient) -> None:
+    await client.send_text(USER, "/start")
+    raw = "Rp1.000 (diskon 10%) - [promo] _a_ *b* ~c~ `d` >e #f +g =h |i {j} !k \\ l"
+    plain = await bot.send_message(USER, escape_markdown(raw, version=2), parse_mode="MarkdownV2")
+    assert plain.text == raw and not [e for e in plain.entities if e.type != "hashtag"]
+    rich = await bot.send_message(USER, "*tebal _miring_* [situs](https://kop.id) ||rahasia||", parse_mode="MarkdownV2")
+    assert rich.text == "tebal miring situs rahasia"
+    assert [(e.type, e.offset, e.length) for e in rich.entities] == [
+        ("bold", 0, 12), ("italic", 6, 6), ("text_link", 13, 5), ("spoiler", 19, 7)
+    ]
+    code = await bot.send_message(
+        USER, '<pre><code class="language-python">x = 1 &lt; 2</code></pre>', parse_mode="HTML"
+    )
+    assert code.text == "x = 1 < 2"
+    assert (code.entities[0].type, code.entities[0].language) == ("pre", "python")
+    legacy = await bot.send_message(USER, "*Tiket* _baru_", parse_mode="Markdown")
+    assert legacy.text == "Tiket baru" and [e.type for e in legacy.entities] == ["bold", "italic"]
+    auto = await bot.send_message(USER, "Ketik /bantuan atau buka https://kop.id")
+    assert [e.type for e in auto.entities] == ["bot_command", "url"]
+    photo = await bot.send_photo(USER, make_png(8, 8), caption="lama")
+    edited = await bot.edit_message_caption(USER, photo.message_id, caption="<i>baru</i>", parse_mode="HTML")
+    assert edited.caption == "baru" and edited.caption_entities[0].type == "italic"
+    await raises(BadRequest, "there is no text in the message to edit", bot.edit_message_text("x", USER, photo.message_id))
+    await raises(BadRequest, "unsupported parse_mode", bot.send_message(USER, "x", parse_mode="BBCode"))
 
 
 async def test_keyboard_refusals(bot: telegram.Bot, client: SandboxClient) -> None:
@@ -478,7 +520,7 @@ async def test_flood_wait(bot: telegram.Bot, client: SandboxClient) -> None:
     assert [m["text"] for m in await client.messages(USER)] == ["3"]
 
 
-async def test_dropped_connection_is_network_error_even_with_timeouts(
+async def test_drop_and_slow_surface_as_network_error_and_timed_out(
     sandbox: Sandbox, client: SandboxClient
 ) -> None:
     await client.send_text(USER, "/start")

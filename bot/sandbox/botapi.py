@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
-from .errors import ApiError, bad_request, conflict, forbidden
+from .errors import bad_request, conflict, forbidden
 from .media import image_size
 from .params import Params, Upload
 from .state import DEFAULT_ALLOWED_UPDATES, Chat, State, StoredFile, StoredMessage, reply_snapshot
@@ -32,6 +32,7 @@ _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _CONTENT_KEYS = ("text", "entities", "caption", "caption_entities", "photo", "document", "sticker", "voice")
 MAX_LONG_POLL = 300.0
+MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class BotApi:
 
     def _markup(self, p: Params) -> dict[str, Any] | None:
         return validate_reply_markup(
-            p.json("reply_markup", error="can't parse reply keyboard markup JSON object")
+            p.decoded("reply_markup", error="can't parse reply keyboard markup JSON object")
         )
 
     def _inline_markup(self, p: Params) -> dict[str, Any] | None:
@@ -97,15 +98,15 @@ class BotApi:
         return markup
 
     def _reply_target(self, chat: Chat, p: Params) -> StoredMessage | None:
-        params = p.json("reply_parameters")
+        params = p.decoded("reply_parameters")
         if isinstance(params, dict):
             message_id = params.get("message_id")
             allow = bool(params.get("allow_sending_without_reply"))
             if params.get("chat_id") not in (None, chat.id, str(chat.id)):
                 chat = self.state.find_chat(params["chat_id"])
         else:
-            message_id = p.int("reply_to_message_id")
-            allow = p.bool("allow_sending_without_reply")
+            message_id = p.integer("reply_to_message_id")
+            allow = p.flag("allow_sending_without_reply")
         if not message_id:
             return None
         target = chat.live(int(message_id))
@@ -127,10 +128,10 @@ class BotApi:
         return message
 
     def _caption(self, p: Params) -> tuple[str, list[dict[str, Any]]]:
-        caption = p.str("caption")
+        caption = p.text("caption")
         if not caption:
             return "", []
-        return format_text(caption, p.str("parse_mode"), p.json("caption_entities"), caption=True)
+        return format_text(caption, p.text("parse_mode"), p.decoded("caption_entities"), caption=True)
 
     def _send(
         self,
@@ -154,10 +155,10 @@ class BotApi:
         )
 
     def _edit_target(self, p: Params) -> tuple[Chat, StoredMessage]:
-        if p.str("inline_message_id"):
+        if p.text("inline_message_id"):
             raise bad_request("MESSAGE_ID_INVALID")
         chat = self._writable_chat(p)
-        message_id = p.int("message_id", error="message identifier is not specified")
+        message_id = p.integer("message_id", error="message identifier is not specified")
         if message_id is None:
             raise bad_request("message identifier is not specified")
         stored = chat.live(message_id)
@@ -227,7 +228,9 @@ class BotApi:
             name = document.filename or "document"
             mime = mimetypes.guess_type(name)[0] or document.content_type or "application/octet-stream"
             ext = name.rsplit(".", 1)[1] if "." in name else "bin"
-            stored = self.state.add_file("document", document.data, extension=ext, mime_type=mime, file_name=name)
+            stored = self.state.add_file(
+                "document", document.data, extension=ext, mime_type=mime, file_name=name
+            )
         else:
             stored = self._known_file(document, "document")
         return document_object(stored)
@@ -263,11 +266,11 @@ class BotApi:
                 "can't use getUpdates method while webhook is active; "
                 "use deleteWebhook to delete the webhook first"
             )
-        offset = p.int("offset")
-        limit = p.int("limit") or 100
+        offset = p.integer("offset")
+        limit = p.integer("limit") or 100
         limit = min(max(limit, 1), 100)
-        timeout = min(max(p.float("timeout") or 0.0, 0.0), MAX_LONG_POLL)
-        allowed = p.json("allowed_updates")
+        timeout = min(max(p.number("timeout") or 0.0, 0.0), MAX_LONG_POLL)
+        allowed = p.decoded("allowed_updates")
         if isinstance(allowed, list):
             state.allowed_updates = frozenset(allowed) if allowed else DEFAULT_ALLOWED_UPDATES
         if offset is not None:
@@ -299,26 +302,26 @@ class BotApi:
     async def api_setWebhook(self, ctx: CallContext, p: Params) -> Any:
         """Switch to webhook delivery (empty url removes the webhook)."""
         state = self.state
-        url = (p.str("url") or "").strip()
+        url = (p.text("url") or "").strip()
         if not url:
             return await self.api_deleteWebhook(ctx, p)
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-        secret = p.str("secret_token")
+        secret = p.text("secret_token")
         if secret is not None and secret != "" and not _SECRET_RE.match(secret):
             raise bad_request("bad webhook: Secret token contains unallowed characters")
-        allowed = p.json("allowed_updates")
+        allowed = p.decoded("allowed_updates")
         if isinstance(allowed, list):
             state.allowed_updates = frozenset(allowed) if allowed else DEFAULT_ALLOWED_UPDATES
-        if p.bool("drop_pending_updates"):
+        if p.flag("drop_pending_updates"):
             state.pending.clear()
         config = {
             "url": url,
             "secret_token": secret or None,
-            "max_connections": p.int("max_connections") or 40,
+            "max_connections": p.integer("max_connections") or 40,
             "has_custom_certificate": p.has("certificate"),
-            "ip_address": p.str("ip_address") or "127.0.0.1",
+            "ip_address": p.text("ip_address") or "127.0.0.1",
         }
         already = state.webhook == config
         state.webhook = config
@@ -332,7 +335,7 @@ class BotApi:
         was_set = state.webhook is not None
         state.webhook = None
         state.webhook_error = None
-        if p.bool("drop_pending_updates"):
+        if p.flag("drop_pending_updates"):
             state.pending.clear()
         state.notifier.notify()
         return Described(True, "Webhook was deleted" if was_set else "Webhook is already deleted")
@@ -346,8 +349,8 @@ class BotApi:
     async def api_sendMessage(self, ctx: CallContext, p: Params) -> Any:
         """Send a text message."""
         chat = self._writable_chat(p)
-        parse_mode = p.str("parse_mode")
-        text, entities = format_text(p.str("text") or "", parse_mode, p.json("entities"))
+        parse_mode = p.text("parse_mode")
+        text, entities = format_text(p.text("text") or "", parse_mode, p.decoded("entities"))
         markup = self._markup(p)
         reply = self._reply_target(chat, p)
         stored = self._send(
@@ -368,7 +371,7 @@ class BotApi:
         sizes = self._photo_sizes(photo)
         stored = self._send(
             ctx, chat, reply, {"photo": sizes, "caption": caption, "caption_entities": entities},
-            markup, method="sendPhoto", parse_mode=p.str("parse_mode"),
+            markup, method="sendPhoto", parse_mode=p.text("parse_mode"),
         )
         return stored.message
 
@@ -384,13 +387,13 @@ class BotApi:
         doc = self._document(document)
         stored = self._send(
             ctx, chat, reply, {"document": doc, "caption": caption, "caption_entities": entities},
-            markup, method="sendDocument", parse_mode=p.str("parse_mode"),
+            markup, method="sendDocument", parse_mode=p.text("parse_mode"),
         )
         return stored.message
 
     def _source(self, p: Params, what: str) -> StoredMessage:
         source_chat = self._chat(p, "from_chat_id")
-        message_id = p.int("message_id", error="message identifier is not specified")
+        message_id = p.integer("message_id", error="message identifier is not specified")
         if message_id is None:
             raise bad_request("message identifier is not specified")
         source = source_chat.live(message_id)
@@ -403,7 +406,7 @@ class BotApi:
         chat = self._writable_chat(p)
         source = self._source(p, "copy")
         content = {k: source.message[k] for k in _CONTENT_KEYS if k in source.message}
-        parse_mode = p.str("parse_mode")
+        parse_mode = p.text("parse_mode")
         if p.has("caption") and "text" not in content:
             caption, entities = self._caption(p)
             content["caption"], content["caption_entities"] = caption, entities
@@ -429,7 +432,7 @@ class BotApi:
     async def api_sendChatAction(self, ctx: CallContext, p: Params) -> Any:
         """Accept a valid chat action (visible in the calls log)."""
         self._writable_chat(p)
-        if p.str("action") not in CHAT_ACTIONS:
+        if p.text("action") not in CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request")
         return True
 
@@ -438,8 +441,8 @@ class BotApi:
     async def api_editMessageText(self, ctx: CallContext, p: Params) -> Any:
         """Edit the text (and inline keyboard) of a bot message."""
         _, stored = self._edit_target(p)
-        parse_mode = p.str("parse_mode")
-        text, entities = format_text(p.str("text") or "", parse_mode, p.json("entities"))
+        parse_mode = p.text("parse_mode")
+        text, entities = format_text(p.text("text") or "", parse_mode, p.decoded("entities"))
         markup = self._inline_markup(p)
         if "text" not in stored.message:
             raise bad_request("there is no text in the message to edit")
@@ -453,7 +456,7 @@ class BotApi:
         if "text" in stored.message:
             raise bad_request("there is no caption in the message to edit")
         return self._apply_edit(
-            stored, {"caption": caption, "caption_entities": entities}, markup, p.str("parse_mode")
+            stored, {"caption": caption, "caption_entities": entities}, markup, p.text("parse_mode")
         )
 
     async def api_editMessageReplyMarkup(self, ctx: CallContext, p: Params) -> Any:
@@ -465,7 +468,7 @@ class BotApi:
     async def api_deleteMessage(self, ctx: CallContext, p: Params) -> Any:
         """Delete a message (the bot's own, or an incoming one)."""
         chat = self._chat(p)
-        message_id = p.int("message_id", error="message identifier is not specified")
+        message_id = p.integer("message_id", error="message identifier is not specified")
         if message_id is None:
             raise bad_request("message identifier is not specified")
         stored = chat.live(message_id)
@@ -479,20 +482,20 @@ class BotApi:
 
     async def api_answerCallbackQuery(self, ctx: CallContext, p: Params) -> Any:
         """Answer a callback query once; the answer is visible through the control API."""
-        query_id = p.str("callback_query_id") or ""
+        query_id = p.text("callback_query_id") or ""
         record = self.state.callbacks.get(query_id)
         if record is None or record["answered"]:
             raise bad_request(QUERY_TOO_OLD)
-        text = p.str("text")
+        text = p.text("text")
         if text is not None and len(text) > 200:
             raise bad_request("MESSAGE_TOO_LONG")
         record["answered"] = True
         record["answer"] = {
             "callback_query_id": query_id,
             "text": text,
-            "show_alert": p.bool("show_alert"),
-            "url": p.str("url"),
-            "cache_time": p.int("cache_time") or 0,
+            "show_alert": p.flag("show_alert"),
+            "url": p.text("url"),
+            "cache_time": p.integer("cache_time") or 0,
             "answered_at": time.time(),
         }
         self.state.notifier.notify()
@@ -501,7 +504,7 @@ class BotApi:
     # ---- commands and bot profile --------------------------------------------------------
 
     def _scope_key(self, p: Params) -> tuple[str, str]:
-        scope = p.json("scope") or {"type": "default"}
+        scope = p.decoded("scope") or {"type": "default"}
         if not isinstance(scope, dict) or scope.get("type") not in SCOPE_TYPES:
             raise bad_request("can't parse BotCommandScope JSON object")
         kind = scope["type"]
@@ -514,14 +517,14 @@ class BotApi:
                 if not isinstance(user_id, int) and not str(user_id or "").lstrip("-").isdigit():
                     raise bad_request("user not found")
                 key += f":{int(user_id)}"
-        language = p.str("language_code") or ""
+        language = p.text("language_code") or ""
         if language and not re.fullmatch(r"[a-z]{2}", language):
             raise bad_request("invalid language code specified")
         return key, language
 
     async def api_setMyCommands(self, ctx: CallContext, p: Params) -> Any:
         """Store the command list for a scope and language."""
-        commands = p.json("commands")
+        commands = p.decoded("commands")
         if not isinstance(commands, list):
             raise bad_request('parameter "commands" is required')
         if len(commands) > 100:
@@ -554,10 +557,10 @@ class BotApi:
         return True
 
     def _set_bot_text(self, p: Params, field: str, limit: int) -> Any:
-        value = p.str(field) or ""
+        value = p.text(field) or ""
         if len(value) > limit:
             raise bad_request(f"{field} is too long")
-        key = (field, p.str("language_code") or "")
+        key = (field, p.text("language_code") or "")
         if value:
             self.state.bot_texts[key] = value
         else:
@@ -565,7 +568,7 @@ class BotApi:
         return True
 
     def _get_bot_text(self, p: Params, field: str, default: str = "") -> Any:
-        language = p.str("language_code") or ""
+        language = p.text("language_code") or ""
         texts = self.state.bot_texts
         return {field: texts.get((field, language), texts.get((field, ""), default))}
 
@@ -601,12 +604,14 @@ class BotApi:
 
     async def api_getFile(self, ctx: CallContext, p: Params) -> Any:
         """File info with a file_path served under /file/bot<token>/."""
-        file_id = p.str("file_id") or ""
+        file_id = p.text("file_id") or ""
         if not file_id:
             raise bad_request("file_id is empty")
         stored = self.state.files.get(file_id)
         if stored is None:
             raise bad_request("invalid file_id")
+        if len(stored.data) > MAX_DOWNLOAD:
+            raise bad_request("file is too big")
         return stored.as_file()
 
 
@@ -645,11 +650,4 @@ def webhook_info(state: State) -> dict[str, Any]:
     return info
 
 
-def error_from(exc: Exception) -> ApiError:
-    """Map unexpected exceptions to Telegram's 500 so a sandbox bug is visible but well-formed."""
-    if isinstance(exc, ApiError):
-        return exc
-    return ApiError(500, f"Internal Server Error: {type(exc).__name__}: {exc}")
-
-
-__all__ = ["BotApi", "CallContext", "Described", "document_object", "error_from", "webhook_info"]
+__all__ = ["BotApi", "CallContext", "Described", "document_object", "webhook_info"]

@@ -289,7 +289,9 @@ class ControlApi:
     def _document(self, spec: Any) -> dict[str, Any]:
         spec = spec if isinstance(spec, dict) else {}
         name = str(spec.get("file_name") or "document.txt")
-        data = _b64(spec["content_b64"], "document.content_b64") if spec.get("content_b64") else b"sandbox document\n"
+        data = b"sandbox document\n"
+        if spec.get("content_b64"):
+            data = _b64(spec["content_b64"], "document.content_b64")
         mime = spec.get("mime_type") or mimetypes.guess_type(name)[0] or "application/octet-stream"
         ext = name.rsplit(".", 1)[1] if "." in name else "bin"
         stored = self.state.add_file("document", data, extension=ext, mime_type=mime, file_name=name)

@@ -44,7 +44,7 @@ class Params:
         """The value as received (str for form fields, any JSON type for JSON bodies)."""
         return self.values.get(name)
 
-    def str(self, name: str) -> str | None:
+    def text(self, name: str) -> str | None:
         """The parameter as a string, or None if absent."""
         value = self.values.get(name)
         if value is None:
@@ -57,7 +57,7 @@ class Params:
             return str(value)
         return json.dumps(value, ensure_ascii=False)
 
-    def int(self, name: str, *, error: str | None = None) -> int | None:
+    def integer(self, name: str, *, error: str | None = None) -> int | None:
         """The parameter as an integer; a non-integer raises ``error`` (or a generic 400)."""
         value = self.values.get(name)
         if value is None or value == "":
@@ -73,7 +73,7 @@ class Params:
         except ValueError:
             raise bad_request(error or f"invalid {name} specified") from None
 
-    def float(self, name: str) -> float | None:
+    def number(self, name: str) -> float | None:
         """The parameter as a float, or None if absent."""
         value = self.values.get(name)
         if value is None or value == "":
@@ -83,7 +83,7 @@ class Params:
         except (TypeError, ValueError):
             raise bad_request(f"invalid {name} specified") from None
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def flag(self, name: str, default: bool = False) -> bool:
         """The parameter as a bool (JSON true/false, or 1/0)."""
         value = self.values.get(name)
         if value is None:
@@ -99,7 +99,7 @@ class Params:
             return False
         raise bad_request(f"invalid {name} specified")
 
-    def json(self, name: str, *, error: str | None = None) -> Any:
+    def decoded(self, name: str, *, error: str | None = None) -> Any:
         """The parameter decoded as JSON (objects/arrays arrive JSON-encoded in forms)."""
         value = self.values.get(name)
         if value is None:
@@ -117,7 +117,7 @@ class Params:
         """An uploaded file, an ``attach://`` reference resolved to its part, or a file_id/URL."""
         if name in self.files:
             return self.files[name]
-        value = self.str(name)
+        value = self.text(name)
         if value is None or value == "":
             return None
         if value.startswith("attach://"):

@@ -8,10 +8,17 @@ import re
 import sys
 from typing import Any, Callable, TextIO
 
+import httpx
+
 from .client import SandboxClient
 
 _PRESS = re.compile(r"^#(\d+)$")
 _POLL_SECONDS = 25.0
+# After each line, wait this long at most for the bot's answer before reading the next one, so
+# that a transcript (or input pasted or piped in) reads in order.
+_REPLY_WAIT_SECONDS = 10.0
+# ...and until the bot has been quiet this long (an answer is often an edit plus a message).
+_QUIET_SECONDS = 0.4
 
 
 class _ChatView:
@@ -54,7 +61,9 @@ class _ChatView:
             self.buttons.pop(message_id, None)
         keyboard = markup.get("keyboard")
         if keyboard:
-            labels = [b.get("text", "") if isinstance(b, dict) else str(b) for row in keyboard for b in row]
+            labels = [
+                b.get("text", "") if isinstance(b, dict) else str(b) for row in keyboard for b in row
+            ]
             self.say("   Tombol: " + " | ".join(labels))
 
     @staticmethod
@@ -91,14 +100,26 @@ async def run_terminal_chat(
     existing = await client.events(user_id)
     last_seq = max((e["seq"] for e in existing), default=0)
 
-    async def follow() -> None:
-        nonlocal last_seq
-        while True:
-            for event in await client.events(user_id, after_seq=last_seq, wait=_POLL_SECONDS):
-                last_seq = max(last_seq, event["seq"])
-                view.show(event)
+    answered = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    last_event_at = 0.0
 
-    view.say(f"Chat sebagai {first_name} (id {user_id}). Ketik pesan; #N menekan tombol N; /keluar untuk keluar.")
+    async def follow() -> None:
+        nonlocal last_seq, last_event_at
+        try:
+            while True:
+                for event in await client.events(user_id, after_seq=last_seq, wait=_POLL_SECONDS):
+                    last_seq = max(last_seq, event["seq"])
+                    view.show(event)
+                    last_event_at = loop.time()
+                    answered.set()
+        except (httpx.HTTPError, RuntimeError) as exc:
+            view.say(f"(koneksi ke sandbox terputus: {exc})")
+
+    view.say(
+        f"Chat sebagai {first_name} (id {user_id}). "
+        "Ketik pesan; #N menekan tombol N; /keluar untuk keluar."
+    )
     follower = asyncio.create_task(follow(), name="sandbox-terminal-follow")
     try:
         while True:
@@ -112,11 +133,17 @@ async def run_terminal_chat(
                 continue
             if line == "/keluar":
                 break
+            answered.clear()
             press = _PRESS.match(line)
             if press:
-                await _press(client, view, user_id, int(press.group(1)))
-                continue
-            await client.send_text(user_id, line, first_name=first_name, language_code=language_code)
+                if not await _press(client, view, user_id, int(press.group(1))):
+                    continue
+            else:
+                await client.send_text(user_id, line, first_name=first_name, language_code=language_code)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(answered.wait(), _REPLY_WAIT_SECONDS)
+                while (quiet_for := loop.time() - last_event_at) < _QUIET_SECONDS:
+                    await asyncio.sleep(_QUIET_SECONDS - quiet_for)
     finally:
         follower.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -124,20 +151,23 @@ async def run_terminal_chat(
         view.say("Sampai jumpa.")
 
 
-async def _press(client: SandboxClient, view: _ChatView, user_id: int, number: int) -> None:
+async def _press(client: SandboxClient, view: _ChatView, user_id: int, number: int) -> bool:
+    """Press inline button N of the latest message with buttons; True if a press was sent."""
     latest = view.latest_buttons()
     if latest is None:
         view.say("(tidak ada tombol untuk ditekan)")
-        return
+        return False
     message_id, buttons = latest
     if not 1 <= number <= len(buttons):
         view.say(f"(tombol {number} tidak ada; pilih 1-{len(buttons)})")
-        return
+        return False
     button = buttons[number - 1]
     if "callback_data" in button:
         view.say(f"(menekan: {button.get('text', '')})")
         await client.press(user_id, message_id, button["callback_data"])
-    elif "url" in button:
+        return True
+    if "url" in button:
         view.say(f"(tautan: {button['url']})")
     else:
         view.say("(tombol ini tidak bisa ditekan di terminal)")
+    return False

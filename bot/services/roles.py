@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ManagerLink, Officer, OfficerRole
+from storage.repositories import registry
 
 
 class Role(enum.StrEnum):
@@ -18,12 +23,56 @@ class Role(enum.StrEnum):
 
 ALL_ROLES = frozenset(Role)
 STAFF = frozenset({Role.OFFICER, Role.ADMIN})
+MANAGERS = frozenset({Role.MANAGER})
+ADMINS = frozenset({Role.ADMIN})
+GUESTS = frozenset({Role.GUEST})
 
 
-async def resolve_role(
-    session: AsyncSession, telegram_id: int, *, admin_ids: list[int]
-) -> Role:
-    """The role of a Telegram user: admins from configuration, everyone else a guest."""
-    if telegram_id in admin_ids:
-        return Role.ADMIN
-    return Role.GUEST
+@dataclass(frozen=True)
+class Identity:
+    """A user's role and, for a scoped officer, the kecamatan he may see (None: all)."""
+
+    role: Role
+    scope: frozenset[int] | None = None
+
+    def sees(self, kecamatan_id: int) -> bool:
+        """True if this staff member may see a cooperative of that kecamatan."""
+        return self.role in STAFF and (self.scope is None or kecamatan_id in self.scope)
+
+    @property
+    def scope_list(self) -> list[int] | None:
+        """The scope as a list for repository filters (None: everywhere)."""
+        return None if self.scope is None else sorted(self.scope)
+
+
+GUEST = Identity(Role.GUEST)
+
+
+async def resolve_identity(
+    session: AsyncSession, telegram_id: int, person_id: int | None, *, admin_ids: list[int]
+) -> Identity:
+    """The role of a Telegram user, in one query (it runs for every update).
+
+    Admins come from ADMIN_IDS or an officer row with the admin role; officers from the
+    officers table (with their kecamatan scope); managers are people linked to a cooperative.
+    """
+    active_officer = (Officer.telegram_id == telegram_id) & Officer.active.is_(True)
+    row = (
+        await session.execute(
+            select(
+                select(Officer.role).where(active_officer).scalar_subquery(),
+                exists().where(ManagerLink.person_id == person_id)
+                if person_id is not None
+                else select(False).scalar_subquery(),
+            )
+        )
+    ).one()
+    officer_role, is_manager = row
+    if telegram_id in admin_ids or officer_role == OfficerRole.ADMIN:
+        return Identity(Role.ADMIN)
+    if officer_role is not None:
+        scope = await registry.officer_scope(session, telegram_id)
+        return Identity(Role.OFFICER, None if scope is None else frozenset(scope))
+    if is_manager:
+        return Identity(Role.MANAGER)
+    return GUEST

@@ -5,20 +5,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
-from telegram.error import TelegramError
+from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.commands import CommandSpec, commands_for
-from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services.roles import Role
 from bot.tg.application import KopDeskApplication, PerChatUpdateProcessor
+from bot.tg.command_lists import publish_commands, staff_chats
 from bot.tg.context import KopContext
 from bot.tg.request import LoggedRequest
 from handlers import register_all
 from storage.persistence import SQLPersistence
+from storage.repositories import registry
 
 _LOG = logging.getLogger(__name__)
 MAX_CONCURRENT_UPDATES = 32
@@ -82,33 +80,11 @@ def build_application(
     return app
 
 
-def _bot_commands(specs: list[CommandSpec], lang: str) -> list[BotCommand]:
-    names = [spec.name if lang == "id" else spec.alias for spec in specs]
-    return [BotCommand(n, t(lang, s.description_key)) for n, s in zip(names, specs, strict=True)]
-
-
-async def publish_commands(app: Application, admin_ids: list[int]) -> None:  # type: ignore[type-arg]
-    """setMyCommands: the guest list for private chats, the admin list for each admin."""
-    bot = app.bot
-    scope_all = BotCommandScopeAllPrivateChats()
-    await bot.set_my_commands(_bot_commands(commands_for(Role.GUEST), "id"), scope=scope_all)
-    await bot.set_my_commands(
-        _bot_commands(commands_for(Role.GUEST), "en"), scope=scope_all, language_code="en"
-    )
-    for admin in admin_ids:
-        scope = BotCommandScopeChat(admin)
-        try:
-            await bot.set_my_commands(_bot_commands(commands_for(Role.ADMIN), "id"), scope=scope)
-            await bot.set_my_commands(
-                _bot_commands(commands_for(Role.ADMIN), "en"), scope=scope, language_code="en"
-            )
-        except TelegramError as exc:  # an admin who never opened the bot: chat not found
-            _LOG.warning("could not set commands for admin %s: %s", admin, exc)
-
-
 async def on_startup(app: Any) -> None:
     """After initialize: publish the command lists, replay updates a crash left unfinished."""
-    await publish_commands(app, app.runtime.settings.admin_ids)
+    async with app.runtime.db.session() as session:
+        officers = await registry.list_officers(session)
+    await publish_commands(app.bot, staff_chats(app.runtime.settings.admin_ids, officers))
     replayed = await app.replay_unfinished()
     if replayed:
         _LOG.warning("replayed %d unfinished update(s)", replayed)

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.i18n import t
-from bot.services.roles import Role
+from bot.services.roles import GUEST, Identity, Role
 from storage.db import current_uow
 
 if TYPE_CHECKING:
@@ -17,14 +17,19 @@ if TYPE_CHECKING:
 
 
 class KopContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    """Adds `runtime`, `session`, `person`, `role`, `lang` and `t()` for handlers."""
+    """Adds `runtime`, `session`, `person`, `identity`/`role`, `lang` and `t()` for handlers."""
 
     def __init__(self, application: Any, chat_id: int | None = None, user_id: int | None = None):
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         # Filled by the pre-processing handler (handlers.pre) for every update with a user.
         self.person: Person | None = None
-        self.role: Role = Role.GUEST
+        self.identity: Identity = GUEST
         self.lang: str = application.runtime.settings.default_language
+
+    @property
+    def role(self) -> Role:
+        """The user's role for this update."""
+        return self.identity.role
 
     @property
     def runtime(self) -> Runtime:

@@ -215,10 +215,6 @@ class CoopMatch:
     score: float
 
 
-def _score(query: str, name: str) -> float:
-    return fuzz.WRatio(query, name, processor=utils.default_process)
-
-
 async def search_cooperatives(
     session: AsyncSession,
     query: str,
@@ -271,9 +267,36 @@ async def search_cooperatives(
     return [CoopMatch(coops[i], score) for score, i in best]
 
 
+def _name_scorer(query: str) -> Any:
+    """A rapidfuzz scorer for cooperative names.
+
+    Whole-string scorers rate "KSP Sehati Oesao" and "KSP Damai Oesao" alike, since most of a
+    name is the generic "Koperasi Simpan Pinjam". So each distinctive query word is matched to
+    its most similar word of the name (a typo costs a little, a missing word a lot); the
+    similarity of the whole strings only breaks ties.
+    """
+    processed = utils.default_process(query)
+    tokens = processed.split()
+    words = [t for t in tokens if t not in _GENERIC] or tokens
+
+    def score(_query: str, name: str, **_: Any) -> float:
+        name_words = name.split()
+        if not name_words:
+            return 0.0
+        word_score = sum(max(fuzz.ratio(w, n) for n in name_words) for w in words) / len(words)
+        return 0.9 * word_score + 0.1 * fuzz.ratio(processed, name)
+
+    return score
+
+
 def _top(query: str, rows: Sequence[Any], limit: int, cutoff: float) -> list[tuple[float, int]]:
     found = process.extract(
-        query, {r[0]: r[1] for r in rows}, scorer=_score, limit=None, score_cutoff=cutoff
+        query,
+        {r[0]: r[1] for r in rows},
+        scorer=_name_scorer(query),
+        processor=utils.default_process,
+        limit=None,
+        score_cutoff=cutoff,
     )
     return _best([(score, key) for _name, score, key in found], limit)
 
@@ -354,12 +377,16 @@ async def add_officer(
 ) -> Officer:
     """Add an officer, or reactivate and update one; the scope is replaced by `kecamatan_ids`."""
     values = {"name": name, "role": role, "active": True}
+    await session.execute(
+        insert_for(session, Officer)
+        .values(telegram_id=telegram_id, created_at=utcnow(), **values)
+        .on_conflict_do_update(index_elements=["telegram_id"], set_=values)
+    )
+    # populate_existing: an Officer already loaded in this session must show the new values.
     officer = (
         await session.execute(
-            insert_for(session, Officer)
-            .values(telegram_id=telegram_id, created_at=utcnow(), **values)
-            .on_conflict_do_update(index_elements=["telegram_id"], set_=values)
-            .returning(Officer)
+            select(Officer)
+            .where(Officer.telegram_id == telegram_id)
             .execution_options(populate_existing=True)
         )
     ).scalar_one()

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from bot.sandbox import Sandbox, SandboxClient
 from storage.db import Database
 from storage.models import InboundUpdate
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, OFFICERS_CHAT
 
 TOKEN = "123456:E2E-TOKEN-not-a-real-one"
 READY_TIMEOUT = 60.0
@@ -44,7 +44,16 @@ async def wait_until(condition, *, timeout: float = 20.0, interval: float = 0.05
 class BotProcess:
     """One `kopdesk run` process; can be killed with SIGKILL and started again."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, client: SandboxClient) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        client: SandboxClient,
+        args: tuple[str, ...] = ("run",),
+        ready_method: str = "getUpdates",
+    ) -> None:
+        self.args = args
+        self.ready_method = ready_method
         self.env = env
         self.log_path = log_path
         self.client = client
@@ -52,12 +61,12 @@ class BotProcess:
         self.starts = 0
 
     async def start(self) -> None:
-        """Start the process and wait until it polls the sandbox for updates."""
-        before = len(await self.client.calls(method="getUpdates"))
+        """Start the process and wait until it polls (or set its webhook on) the sandbox."""
+        before = len(await self.client.calls(method=self.ready_method))
         self.starts += 1
         log = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run",
+            sys.executable, "-m", "bot.cli", *self.args,
             env=self.env, stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL,
         )
         log.close()
@@ -65,9 +74,9 @@ class BotProcess:
         async def polling() -> bool:
             if self.proc.returncode is not None:
                 raise AssertionError(f"kopdesk run exited {self.proc.returncode}:\n{self.log()}")
-            return len(await self.client.calls(method="getUpdates")) > before
+            return len(await self.client.calls(method=self.ready_method)) > before
 
-        await wait_until(polling, timeout=READY_TIMEOUT, what="the bot to poll getUpdates")
+        await wait_until(polling, timeout=READY_TIMEOUT, what=f"the bot to call {self.ready_method}")
 
     async def kill9(self) -> None:
         """SIGKILL: no clean shutdown, no flush."""
@@ -115,6 +124,7 @@ def bot_env(sandbox: Sandbox, database_url: str, tmp_path: Path) -> dict[str, st
         TELEGRAM_API_URL=sandbox.base_url,
         DATABASE_URL=database_url,
         ADMIN_IDS=str(ADMIN_ID),
+        OFFICERS_CHAT_ID=str(OFFICERS_CHAT),
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )

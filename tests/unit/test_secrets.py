@@ -14,6 +14,8 @@ from bot.logging_setup import REDACTED, SecretFilter, configure_logging
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.tg.build import build_application
+from tests.support.cli import run_cli
+from tests.support.fake_api import rejecting_bot_api
 
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnop"
 TOKEN_SECRET_PART = "TEST-TOKEN-abcdefghijklmnop"
@@ -110,3 +112,41 @@ async def test_failing_application_logs_no_token(log_stream: io.StringIO, tmp_pa
     # ...so the token appears nowhere, whole or in part.
     assert TOKEN not in out
     assert TOKEN_SECRET_PART not in out
+
+
+REVOKED = "123456:REVOKED-token-SECRETPART"
+
+
+def test_check_with_rejected_token_prints_no_token(tmp_path) -> None:
+    """`kopdesk check` against a Bot API that rejects the token reports the failure without
+    printing the token."""
+    with rejecting_bot_api() as api_url:
+        result = run_cli(
+            "check",
+            cwd=tmp_path,
+            BOT_TOKEN=REVOKED,
+            TELEGRAM_API_URL=api_url,
+            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'check.db'}",
+        )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "telegram: FAILED" in result.stdout
+    assert "SECRETPART" not in output
+
+
+def test_run_with_rejected_token_prints_no_token(tmp_path) -> None:
+    """`kopdesk run` with a token the Bot API rejects stops with an error and never prints the
+    token, on stdout or stderr."""
+    with rejecting_bot_api() as api_url:
+        result = run_cli(
+            "run",
+            cwd=tmp_path,
+            BOT_TOKEN=REVOKED,
+            TELEGRAM_API_URL=api_url,
+            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+            LOG_LEVEL="WARNING",
+        )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "InvalidToken" in output or "rejected" in output
+    assert "SECRETPART" not in output

@@ -93,19 +93,11 @@ def upgrade() -> None:
     sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', 'key', name=op.f('pk_ptb_conversations'))
     )
-    op.create_table('ptb_data',
-    sa.Column('kind', sa.String(length=8), nullable=False),
-    sa.Column('owner_id', sa.BigInteger(), nullable=False),
-    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('kind', 'owner_id', name=op.f('pk_ptb_data'))
-    )
     
 
 
 def downgrade() -> None:
     
-    op.drop_table('ptb_data')
     op.drop_table('ptb_conversations')
     op.drop_table('people')
     with op.batch_alter_table('outbound_calls', schema=None) as batch_op:

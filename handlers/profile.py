@@ -1,0 +1,64 @@
+"""/profil (SPEC 2): a manager's cooperatives, their status and his position in each."""
+
+from __future__ import annotations
+
+import html
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import commands
+from bot.services.audit import audit
+from bot.services.roles import MANAGERS
+from bot.tg.context import KopContext
+from handlers import menu
+from handlers.access import serves
+from handlers.registration import position_buttons
+from storage.models import ManagerPosition
+from storage.repositories import coop_browse, registry
+
+
+@serves(MANAGERS)
+async def show_profile(update: Update, context: KopContext) -> None:
+    """The cooperatives this manager is linked to, each with a button to change his position."""
+    linked = await registry.cooperatives_of(context.session, context.person.id)
+    for coop, position in linked:
+        kecamatan = await coop_browse.kecamatan_name(context.session, coop.kecamatan_id)
+        text = "\n".join([
+            f"<b>{html.escape(coop.name)}</b>",
+            context.t("profile.number", number=html.escape(coop.registration_number)),
+            context.t("profile.place", kecamatan=html.escape(kecamatan), desa=html.escape(coop.desa or "–")),
+            context.t("profile.status", status=context.t(f"status.{coop.status.name.lower()}"),
+                      reason=html.escape(coop.status_reason or "–")),
+            context.t("profile.last_rat", year=coop.last_rat_year or "–"),
+            context.t("profile.position", position=context.t(f"position.{position.value}")),
+        ])
+        await update.effective_message.reply_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=position_buttons("pos", coop.id, context.lang)
+        )
+
+
+@serves(MANAGERS)
+async def set_position(update: Update, context: KopContext) -> None:
+    """A position button: only for a cooperative this manager is linked to."""
+    query = update.callback_query
+    _, coop_text, position_text = query.data.split(":")
+    linked = {coop.id for coop, _ in await registry.cooperatives_of(context.session, context.person.id)}
+    if int(coop_text) not in linked or position_text not in ManagerPosition._value2member_map_:
+        await audit(context.session, "access_denied", actor=update.effective_user.id,
+                    subject_type="cooperative", subject_id=coop_text, reason="not_linked")
+        await query.answer(context.t("access.stale_button"), show_alert=True)
+        return
+    position = ManagerPosition(position_text)
+    await registry.link_manager(context.session, person_id=context.person.id,
+                                cooperative_id=int(coop_text), position=position)
+    await query.answer(context.t("profile.position_saved", position=context.t(f"position.{position.value}")))
+    await query.edit_message_reply_markup(reply_markup=None)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Install /profil and the position buttons."""
+    app.add_handler(CommandHandler(commands.PROFILE.names, show_profile))
+    app.add_handler(CallbackQueryHandler(set_position, pattern=r"^pos:\d+:[a-z]+$"))
+    menu.add_item(app, menu.MenuItem("menu.profile", MANAGERS, show_profile))

@@ -1,0 +1,186 @@
+"""Officers' tools (SPEC 2, 3): /undang, /koperasi and, for admins, /petugas.
+
+A scoped officer searches only his kecamatan, and every button naming a cooperative is checked
+against his scope again when pressed.
+"""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import commands
+from bot.formatting import local_datetime
+from bot.services import registration
+from bot.services.audit import audit
+from bot.services.roles import ADMINS, STAFF, Role
+from bot.tg.command_lists import set_commands_for
+from bot.tg.context import KopContext
+from handlers.access import serves
+from storage.models import Cooperative, OfficerRole
+from storage.repositories import coop_browse, registry
+from storage.types import utcnow
+
+MAX_MATCHES = 8
+
+
+async def _find(update: Update, context: KopContext, usage_key: str, prefix: str) -> Cooperative | None:
+    """The one cooperative the arguments name; else offer the matches as buttons."""
+    query = " ".join(context.args or [])
+    if not query:
+        await update.effective_message.reply_text(context.t(usage_key))
+        return None
+    matches = await registry.search_cooperatives(
+        context.session, query, kecamatan_ids=context.identity.scope_list, limit=MAX_MATCHES
+    )
+    if not matches:
+        await update.effective_message.reply_text(context.t("registry.no_match", query=query))
+        return None
+    if len(matches) == 1 or matches[0].score == 100:
+        return matches[0].cooperative
+    keyboard = [[InlineKeyboardButton(m.cooperative.name[:60], callback_data=f"{prefix}:{m.cooperative.id}")]
+                for m in matches]
+    await update.effective_message.reply_text(
+        context.t("registry.choose", count=len(matches)), reply_markup=InlineKeyboardMarkup(keyboard)
+    )
+    return None
+
+
+async def _pressed(update: Update, context: KopContext) -> Cooperative | None:
+    """The cooperative a button names, if it exists and is in the officer's scope."""
+    query = update.callback_query
+    coop = await registry.get_cooperative(context.session, int(query.data.split(":")[1]))
+    if coop is None or not context.identity.sees(coop.kecamatan_id):
+        await audit(context.session, "access_denied", actor=update.effective_user.id,
+                    subject_type="cooperative", subject_id=query.data, reason="out_of_scope")
+        await query.answer(context.t("access.out_of_scope"), show_alert=True)
+        return None
+    await query.answer()
+    return coop
+
+
+async def _send_invite(update: Update, context: KopContext, coop: Cooperative) -> None:
+    invite = await registration.create_invite(
+        context.session, cooperative=coop, officer_telegram_id=update.effective_user.id, now=utcnow()
+    )
+    link = f"https://t.me/{context.bot.username}?start={invite.code}"
+    expires = local_datetime(invite.expires_at, context.lang, context.runtime.settings.tz)
+    kecamatan = await coop_browse.kecamatan_name(context.session, coop.kecamatan_id)
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.t("invite.created", coop=html.escape(coop.name), number=html.escape(coop.registration_number),
+                  kecamatan=html.escape(kecamatan), code=invite.code, link=link, expires=expires),
+        parse_mode=ParseMode.HTML,
+    )
+
+
+@serves(STAFF)
+async def invite(update: Update, context: KopContext) -> None:
+    """/undang <number or name>: a single-use invite code and deep link for a cooperative."""
+    coop = await _find(update, context, "invite.usage", "inv")
+    if coop is not None:
+        await _send_invite(update, context, coop)
+
+
+@serves(STAFF)
+async def invite_pressed(update: Update, context: KopContext) -> None:
+    """A cooperative picked from /undang's matches."""
+    coop = await _pressed(update, context)
+    if coop is not None:
+        await _send_invite(update, context, coop)
+
+
+async def coop_profile(context: KopContext, coop: Cooperative) -> str:
+    """The officer's view of a cooperative: registry fields, status, managers."""
+    kecamatan = await coop_browse.kecamatan_name(context.session, coop.kecamatan_id)
+    managers = await registry.managers_of(context.session, coop.id)
+    lines = [
+        f"<b>{html.escape(coop.name)}</b>",
+        context.t("profile.number", number=html.escape(coop.registration_number)),
+        context.t("profile.nik", nik=coop.nik or "–"),
+        context.t("profile.kind", form=coop.form, type=coop.type, sector=html.escape(coop.sector or "–")),
+        context.t("profile.place", kecamatan=html.escape(kecamatan), desa=html.escape(coop.desa or "–")),
+        context.t("profile.status", status=context.t(f"status.{coop.status.name.lower()}"),
+                  reason=html.escape(coop.status_reason or "–")),
+        context.t("profile.last_rat", year=coop.last_rat_year or "–"),
+    ]
+    if coop.synthetic:
+        lines.append(context.t("profile.synthetic"))
+    lines.append(context.t("profile.managers", count=len(managers)))
+    for person, position in managers:
+        name = html.escape(" ".join(filter(None, [person.first_name, person.last_name])))
+        lines.append(f"• {name} — {context.t(f'position.{position.value}')}")
+    return "\n".join(lines)
+
+
+@serves(STAFF)
+async def find_coop(update: Update, context: KopContext) -> None:
+    """/koperasi <query>: find a cooperative in the officer's scope and show its profile."""
+    coop = await _find(update, context, "registry.usage", "kop")
+    if coop is not None:
+        await update.effective_message.reply_text(await coop_profile(context, coop), parse_mode=ParseMode.HTML)
+
+
+@serves(STAFF)
+async def coop_pressed(update: Update, context: KopContext) -> None:
+    """A cooperative picked from /koperasi's matches."""
+    coop = await _pressed(update, context)
+    if coop is not None:
+        await context.bot.send_message(
+            update.effective_chat.id, await coop_profile(context, coop), parse_mode=ParseMode.HTML
+        )
+
+
+@serves(ADMINS)
+async def officers(update: Update, context: KopContext) -> None:
+    """/petugas [tambah ID Nama | Kecamatan, … ] [hapus ID]: list, add or remove officers."""
+    args = context.args or []
+    session = context.session
+    actor = update.effective_user.id
+    if args and args[0].lower() in {"tambah", "add"} and len(args) >= 3 and args[1].lstrip("-").isdigit():
+        rest = " ".join(args[2:])
+        name, _, scope_text = rest.partition("|")
+        wanted = [k.strip() for k in scope_text.split(",") if k.strip()]
+        ids = await registry.kecamatan_ids_by_name(session, wanted) if wanted else {}
+        unknown = [k for k, v in ids.items() if v is None]
+        if unknown:
+            await update.effective_message.reply_text(context.t("officers.unknown_kecamatan", names=", ".join(unknown)))
+            return
+        telegram_id = int(args[1])
+        await registry.add_officer(session, telegram_id=telegram_id, name=name.strip(),
+                                   role=OfficerRole.OFFICER, kecamatan_ids=[v for v in ids.values() if v])
+        await audit(session, "role_changed", actor=actor, subject_type="officer", subject_id=telegram_id,
+                    role="officer", kecamatan=wanted)
+        await set_commands_for(context.bot, telegram_id, Role.OFFICER)
+        await update.effective_message.reply_text(context.t("officers.added", name=name.strip(), id=telegram_id))
+        return
+    if args and args[0].lower() in {"hapus", "remove"} and len(args) == 2 and args[1].lstrip("-").isdigit():
+        telegram_id = int(args[1])
+        removed = await registry.remove_officer(session, telegram_id)
+        if removed:
+            await audit(session, "role_changed", actor=actor, subject_type="officer", subject_id=telegram_id,
+                        role="removed")
+            await set_commands_for(context.bot, telegram_id, Role.GUEST)
+        await update.effective_message.reply_text(
+            context.t("officers.removed" if removed else "officers.not_found", id=telegram_id)
+        )
+        return
+    listed = await registry.list_officers(session)
+    lines = [context.t("officers.header", count=len(listed))]
+    for view in listed:
+        scope = ", ".join(view.kecamatan) or context.t("officers.all_kecamatan")
+        lines.append(f"• {html.escape(view.name)} ({view.telegram_id}, {view.role}) — {html.escape(scope)}")
+    lines.append(context.t("officers.usage"))
+    await update.effective_message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Install the officers' commands and their buttons."""
+    app.add_handler(CommandHandler(commands.INVITE.names, invite))
+    app.add_handler(CallbackQueryHandler(invite_pressed, pattern=r"^inv:\d+$"))
+    app.add_handler(CommandHandler(commands.COOPERATIVE.names, find_coop))
+    app.add_handler(CallbackQueryHandler(coop_pressed, pattern=r"^kop:\d+$"))
+    app.add_handler(CommandHandler(commands.OFFICERS.names, officers))
