@@ -132,14 +132,34 @@ def db_upgrade() -> None:
 @click.option("--port", default=8081, show_default=True, help="Port of the Bot API sandbox.")
 @click.option("--no-chat", is_flag=True, help="Do not open the terminal chat; run until Ctrl-C.")
 @click.option("--user-id", default=1001, show_default=True, help="Telegram id you chat as.")
-def demo(port: int, no_chat: bool, user_id: int) -> None:
-    """Run the bot on the built-in Bot API sandbox, no token needed, and chat with it."""
+@click.option("--as-admin", is_flag=True, help="Chat as an admin (try /undang, /koperasi, /petugas).")
+def demo(port: int, no_chat: bool, user_id: int, as_admin: bool) -> None:
+    """Run the bot on the built-in Bot API sandbox with demo data, no token needed, and chat."""
     from bot.tg.build import SANDBOX_TOKEN
 
-    settings = _settings(telegram_api_url=f"http://127.0.0.1:{port}/bot", bot_token=SANDBOX_TOKEN)
+    overrides: dict[str, Any] = {"telegram_api_url": f"http://127.0.0.1:{port}/bot", "bot_token": SANDBOX_TOKEN}
+    if as_admin:
+        overrides["admin_ids"] = [user_id]
+    settings = _settings(**overrides)
     configure_logging("WARNING", settings.secrets())
     _upgrade(settings.database_url)
     asyncio.run(_demo(settings, port, no_chat, user_id))
+
+
+async def _demo_invite(runtime: Any) -> str:
+    """Seed the demo registry (idempotent) and issue an invite code for its first cooperative."""
+    from sqlalchemy import select
+
+    from bot.seed import seed_demo
+    from bot.services.registration import create_invite
+    from storage.models import Cooperative
+    from storage.types import utcnow
+
+    await seed_demo(runtime.db)
+    async with runtime.db.session() as session:
+        coop = (await session.execute(select(Cooperative).order_by(Cooperative.id).limit(1))).scalar_one()
+        invite = await create_invite(session, cooperative=coop, officer_telegram_id=0, now=utcnow())
+        return f"{invite.code} ({coop.name})"
 
 
 async def _demo(settings: Settings, port: int, no_chat: bool, user_id: int) -> None:
@@ -152,7 +172,10 @@ async def _demo(settings: Settings, port: int, no_chat: bool, user_id: int) -> N
     await sandbox.start()
     runtime = Runtime.create(settings)
     app = build_application(runtime)
+    invite = await _demo_invite(runtime)
     click.echo(f"KopDesk demo: Bot API sandbox at {sandbox.base_url}, control API at {sandbox.control_url}")
+    click.echo(f"Browser chat: {sandbox.url}/  ·  demo registry: 401 synthetic cooperatives")
+    click.echo(f"Try an invite code: /start {invite}")
     try:
         async with app:
             await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0)

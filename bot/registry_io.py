@@ -246,7 +246,6 @@ def _check(
     """Pass 1: validate every row; returns the bad lines, kecamatan to create, columns given."""
     bad_lines: set[int] = set()
     new_kecamatan: dict[str, str] = {}  # resolver key → name as first written
-    seen = _SeenNumbers()
     with _open(path) as sheet:
         plan = plan_header(sheet.header)
         if plan.errors:
@@ -254,6 +253,7 @@ def _check(
             result.fatal = True
             return bad_lines, [], plan.fields
         width = len(sheet.header)
+        seen = _SeenNumbers()
         bar = tqdm(total=sheet.total, unit=" rows", desc="checking", file=sys.stderr,
                    disable=not progress, mininterval=0.5)
         try:
@@ -302,6 +302,7 @@ async def _write(
     columns = [("kecamatan_id" if f == "kecamatan" else f) for f in fields if f != "registration_number"]
     now = utcnow()
     async with db.session() as session:
+        await repo.prepare_bulk_upsert(session)
         if new_kecamatan:
             await repo.ensure_kecamatan(session, new_kecamatan)
             resolver = KecamatanResolver(

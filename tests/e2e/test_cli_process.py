@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -83,3 +84,16 @@ async def test_demo_chat_in_terminal(tmp_path: Path) -> None:
     assert "[1] 🇮🇩 Bahasa Indonesia  [2] 🇬🇧 English" in out
     assert t("en", "lang.set") in out
     assert t("en", "help.header") in out
+    assert re.search(r"Try an invite code: /start [A-Z0-9]{8} \(", out)
+
+
+async def test_demo_as_admin_finds_a_demo_cooperative(tmp_path: Path) -> None:
+    """`kopdesk demo --as-admin`: the seeded registry is there to search."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "DATABASE_"))}
+    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    code, out = await run_cli(
+        "demo", "--as-admin", "--port", str(free_port()), env=env, cwd=tmp_path,
+        stdin="/koperasi Sumber Rejeki\n/keluar\n".encode(),
+    )
+    assert code == 0, out
+    assert re.search(r"Ada \d+ koperasi yang cocok", out) and "Sumber Rejeki" in out

@@ -82,8 +82,7 @@ async def test_help_lists_the_commands_of_the_role(runtime: Runtime) -> None:
 
 
 async def test_english_names_in_english_help_and_menu(runtime: Runtime) -> None:
-    """English users are offered /start (not the Indonesian /mulai) and the English names of the
-    other commands, both in /help and in the English command menu of setMyCommands."""
+    """English /help and command menu offer /start (not /mulai) and the English names."""
     async with running_bot(runtime) as bot:
         await bot.feed(message_update(bot.app.bot, 50, "/help", language_code="en"))
         help_text = _last_sent(bot, 50)["text"]
@@ -102,8 +101,7 @@ async def test_english_names_in_english_help_and_menu(runtime: Runtime) -> None:
 
 
 async def test_language_by_button(runtime: Runtime) -> None:
-    """/bahasa offers buttons; pressing lang:en answers the press, removes the buttons and
-    confirms in English."""
+    """/bahasa then lang:en: the press is answered, buttons removed, English confirmed."""
     async with running_bot(runtime) as bot:
         await bot.feed(message_update(bot.app.bot, USER, "/bahasa"))
         prompt = _last_sent(bot, USER)
@@ -212,8 +210,7 @@ async def test_sticker_inside_a_conversation(runtime: Runtime) -> None:
 
 
 async def test_stale_or_forged_button(runtime: Runtime) -> None:
-    """A button whose data no handler takes (or an unknown language) only gets an alert saying
-    the button is no longer valid; nothing is sent or changed."""
+    """An unknown or forged button only gets the stale-button alert; nothing else happens."""
     async with running_bot(runtime) as bot:
         await bot.feed(callback_update(bot.app.bot, USER, "xyz:1"))
         await bot.feed(callback_update(bot.app.bot, USER, "lang:fr"))
@@ -226,8 +223,7 @@ async def test_stale_or_forged_button(runtime: Runtime) -> None:
 
 
 async def test_flood_limit(runtime: Runtime) -> None:
-    """Over 20 messages a minute: the 21st gets one flood.warning, the 22nd-25th no answer at
-    all, yet every one is in inbound_updates, the excess marked throttled."""
+    """21st message in a minute: one flood.warning; 22nd-25th: silence, logged as throttled."""
     limit = runtime.settings.flood_limit_per_minute
     assert limit == 20
     async with running_bot(runtime) as bot:
@@ -236,9 +232,13 @@ async def test_flood_limit(runtime: Runtime) -> None:
             await bot.feed(update)
             if number == limit:
                 assert bot.request.texts(USER) == [t("id", "unknown.text")] * limit
+            if number == limit + 1:
+                calls_after_warning = len(bot.request.calls)
         assert bot.request.texts(USER) == [t("id", "unknown.text")] * limit + [
             t("id", "flood.warning")
         ]
+        # The 22nd to 25th caused no Bot API call whatsoever.
+        assert len(bot.request.calls) == calls_after_warning
         # Another user is not affected.
         await bot.feed(message_update(bot.app.bot, 43, "halo"))
         assert bot.request.texts(43) == [t("id", "unknown.text")]
@@ -250,8 +250,7 @@ async def test_flood_limit(runtime: Runtime) -> None:
 
 
 async def test_commands_published_at_startup(runtime: Runtime) -> None:
-    """Start-up publishes the guest command list for private chats in id and en, and the admin
-    list in the admin's chat."""
+    """Start-up publishes the guest commands (id, en) and the admin's own list (id, en)."""
     async with running_bot(runtime) as bot:
         assert bot.calls("setMyCommands") == []
         await bot.app.post_init(bot.app)

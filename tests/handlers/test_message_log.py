@@ -36,8 +36,7 @@ def _welcome(runtime: Runtime, lang: str = "id") -> str:
 
 
 async def test_start_logged_inbound_and_outbound(runtime: Runtime) -> None:
-    """/start leaves its raw update, kind, user, chat, text and handled time in inbound_updates,
-    and its sendMessage (chat, text, buttons, message id, ok, attempts, duration) in outbound_calls."""
+    """/start is logged: the inbound update in full, and its sendMessage with its outcome."""
     async with running_bot(runtime) as bot:
         start = message_update(bot.app.bot, USER, "/start")
         await bot.feed(start)
@@ -87,8 +86,7 @@ async def _failing(update: Update, context) -> None:  # type: ignore[no-untyped-
 
 
 async def test_handler_error_apologises_reports_and_rolls_back(runtime: Runtime) -> None:
-    """A handler that raises: the user gets the apology, the admin an error report, the handler's
-    writes are rolled back, and the next update is processed normally."""
+    """A failing handler: apology, admin report, its writes rolled back, next update handled."""
     async with running_bot(runtime) as bot:
         bot.app.add_handler(CommandHandler("rusak", _failing), group=-2)
         failing = message_update(bot.app.bot, USER, "/rusak")
@@ -113,8 +111,7 @@ async def test_handler_error_apologises_reports_and_rolls_back(runtime: Runtime)
 
 
 async def test_handler_error_stops_the_update(runtime: Runtime) -> None:
-    """After a handler raised and its transaction was rolled back, no later handler of the same
-    update runs: the user gets the apology only, and nothing of the update commits but the log."""
+    """After a handler raised, no later handler of that update runs: only the apology is sent."""
     async with running_bot(runtime) as bot:
         bot.app.add_handler(CommandHandler("rusak", _failing), group=-2)
         await bot.feed(message_update(bot.app.bot, USER, "/rusak"))
@@ -140,8 +137,7 @@ async def test_bot_api_error_logged_as_failed_call(runtime: Runtime) -> None:
 
 
 async def test_send_retried_after_5xx_through_the_application(runtime: Runtime) -> None:
-    """A 502 on a send is retried by the request layer; the user gets the message once and the
-    log shows one ok row with two attempts."""
+    """A 502 on a send is retried: the user gets it once, the log shows ok after 2 attempts."""
     recording = RecordingRequest()
     flaky = FlakyRequest(recording, method="sendMessage", failures=1, code=502)
     async with running_bot(runtime, request=recording, inner=flaky) as bot:
@@ -217,8 +213,7 @@ async def _store_unhandled(runtime: Runtime, update: Update, received_ago: timed
 
 
 async def test_unfinished_update_replayed(runtime: Runtime) -> None:
-    """An update logged but never handled (a crash) is handled by replay_unfinished, once;
-    one older than the replay window is left alone."""
+    """replay_unfinished handles a recent never-handled update once, and skips an old one."""
     async with running_bot(runtime) as bot:
         crashed = message_update(bot.app.bot, USER, "/start")
         stale = message_update(bot.app.bot, 43, "/start")

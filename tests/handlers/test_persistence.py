@@ -15,8 +15,7 @@ USER = 42
 
 
 async def test_conversation_survives_restart(runtime: Runtime) -> None:
-    """/bahasa in one application, then "English" typed to a new application on the same
-    database: the answer is taken as the language choice."""
+    """/bahasa in one application, "English" to a new one on the same database: language set."""
     async with running_bot(runtime) as first:
         await first.feed(message_update(first.app.bot, USER, "/bahasa"))
         assert first.request.texts(USER) == [t("id", "lang.prompt")]

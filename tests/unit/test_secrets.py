@@ -118,8 +118,7 @@ REVOKED = "123456:REVOKED-token-SECRETPART"
 
 
 def test_check_with_rejected_token_prints_no_token(tmp_path) -> None:
-    """`kopdesk check` against a Bot API that rejects the token reports the failure without
-    printing the token."""
+    """`kopdesk check` with a token the Bot API rejects reports it without printing the token."""
     with rejecting_bot_api() as api_url:
         result = run_cli(
             "check",
@@ -135,8 +134,7 @@ def test_check_with_rejected_token_prints_no_token(tmp_path) -> None:
 
 
 def test_run_with_rejected_token_prints_no_token(tmp_path) -> None:
-    """`kopdesk run` with a token the Bot API rejects stops with an error and never prints the
-    token, on stdout or stderr."""
+    """`kopdesk run` with a token the Bot API rejects fails without printing the token."""
     with rejecting_bot_api() as api_url:
         result = run_cli(
             "run",

@@ -134,8 +134,7 @@ def test_send_rate_above_30_needs_paid_broadcasts(monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.parametrize("command", ["check", "run"])
 def test_cli_invalid_env_exits_2_without_traceback(command: str, tmp_path: Path) -> None:
-    """`kopdesk check`/`run` with invalid settings exit 2, one line per setting, no traceback,
-    and never print the malformed token."""
+    """check/run with invalid settings: exit 2, a line per setting, no traceback, no token."""
     result = run_cli(
         command,
         cwd=tmp_path,
@@ -184,8 +183,7 @@ def _all_modules() -> list[str]:
 
 
 def test_every_module_imports_without_environment(tmp_path: Path) -> None:
-    """Every module of bot, handlers and storage imports with no settings at all, and with
-    invalid ones (settings are never built at import time)."""
+    """Every bot/handlers/storage module imports with no settings, or invalid ones, in the env."""
     modules = _all_modules()
     assert {"bot.settings", "bot.cli", "bot.tg.build", "handlers.basics", "storage.db"} <= set(
         modules

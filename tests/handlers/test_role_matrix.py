@@ -1,0 +1,181 @@
+"""The role matrix of SPEC 1, generated from the handlers actually registered.
+
+Every command and every callback pattern is tried by a guest, a manager, an officer, a scoped
+officer and an admin; each is allowed or refused exactly as the table below says. A handler
+whose callback declares no roles, a command or pattern missing from the table, or a refusal
+that is not answered and audited, fails the test.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
+
+from bot.i18n import t
+from bot.runtime import Runtime
+from bot.services.roles import ALL_ROLES, Role
+from handlers.access import declared_roles
+from storage.models import AuditEntry, Cooperative, CoopForm, CoopType, Kecamatan, OfficerRole
+from storage.repositories import people, registry
+from tests.conftest import ADMIN_ID
+from tests.support.harness import running_bot
+from tests.support.updates import callback_update, message_update
+
+GUEST, MANAGER, OFFICER, SCOPED = 3001, 3002, 3003, 3004
+USERS = {"guest": GUEST, "manager": MANAGER, "officer": OFFICER, "scoped officer": SCOPED, "admin": ADMIN_ID}
+G, M, O, S, A = "guest", "manager", "officer", "scoped officer", "admin"
+EVERYONE = {G, M, O, S, A}
+STAFF = {O, S, A}
+
+# SPEC 1 and 2: who may use each command.
+COMMANDS = {
+    "start": EVERYONE, "bantuan": EVERYONE, "help": EVERYONE, "bahasa": EVERYONE,
+    "language": EVERYONE, "batal": EVERYONE, "cancel": EVERYONE,
+    "daftar": {G}, "register": {G},
+    "profil": {M}, "profile": {M},
+    "undang": STAFF, "invite": STAFF, "koperasi": STAFF, "coop": STAFF,
+    "petugas": {A}, "officers": {A},
+}
+# Callback patterns: who may press, with sample data ({home}: a cooperative in the scoped
+# officer's kecamatan and the manager's own; {away}: elsewhere).
+CALLBACKS = {
+    r"^lang:": ("lang:en", EVERYONE),
+    r"^apr:(ok|no):\d+$": ("apr:no:999999", STAFF),
+    r"^inv:\d+$": ("inv:{home}", STAFF),
+    r"^kop:\d+$": ("kop:{home}", STAFF),
+    r"^pos:\d+:[a-z]+$": ("pos:{home}:ketua", {M}),
+}
+ROLE_OF = {G: Role.GUEST, M: Role.MANAGER, O: Role.OFFICER, S: Role.OFFICER, A: Role.ADMIN}
+REFUSALS = {t(lang, key) for lang in ("id", "en") for key in
+            ("access.officer_only", "access.admin_only", "access.manager_only", "access.guest_only")}
+
+
+def all_handlers(app) -> list[BaseHandler]:
+    """Every handler of groups >= 0, conversations opened up."""
+    found: list[BaseHandler] = []
+    for group, handlers in app.handlers.items():
+        if group < 0:
+            continue
+        for handler in handlers:
+            if isinstance(handler, ConversationHandler):
+                found += handler.entry_points + handler.fallbacks
+                found += [h for hs in handler.states.values() for h in hs]
+            else:
+                found.append(handler)
+    return found
+
+
+@pytest.fixture
+async def world(runtime: Runtime) -> dict[str, int]:
+    """Two kecamatan with a cooperative each; a manager of the first; two officers."""
+    runtime.settings.flood_limit_per_minute = 1000  # this test sends ~40 messages per user
+    async with runtime.db.session() as session:
+        home_k, away_k = Kecamatan(name="Amarasi"), Kecamatan(name="Sulamu")
+        session.add_all([home_k, away_k])
+        await session.flush()
+        coops = [
+            Cooperative(registration_number=f"BH-{k.id}", name=f"Koperasi {k.name} Sejahtera",
+                        form=CoopForm.PRIMER, type=CoopType.SIMPAN_PINJAM, kecamatan_id=k.id,
+                        incorporated_on=date(2010, 1, 1))
+            for k in (home_k, away_k)
+        ]
+        session.add_all(coops)
+        await session.flush()
+        manager = await people.seen(session, telegram_id=MANAGER, first_name="M", last_name=None,
+                                    username=None, telegram_language="id")
+        await registry.link_manager(session, person_id=manager.id, cooperative_id=coops[0].id,
+                                    position=registry.ManagerPosition.LAINNYA)
+        await registry.add_officer(session, telegram_id=OFFICER, name="Officer")
+        await registry.add_officer(session, telegram_id=SCOPED, name="Scoped", role=OfficerRole.OFFICER,
+                                   kecamatan_ids=[home_k.id])
+        return {"home": coops[0].id, "away": coops[1].id}
+
+
+async def test_every_handler_declares_its_roles(runtime: Runtime) -> None:
+    """A handler registered without `serves(...)` fails here."""
+    async with running_bot(runtime) as bot:
+        missing = [h for h in all_handlers(bot.app) if declared_roles(h.callback) is None]
+    assert missing == []
+
+
+async def test_every_command_and_pattern_is_in_the_table(runtime: Runtime) -> None:
+    """The table covers what is registered: a new command or button pattern needs its row."""
+    async with running_bot(runtime) as bot:
+        handlers = all_handlers(bot.app)
+    commands = {c for h in handlers if isinstance(h, CommandHandler) for c in h.commands}
+    patterns = {h.pattern.pattern for h in handlers
+                if isinstance(h, CallbackQueryHandler) and h.pattern is not None}
+    registration_patterns = {p for p in patterns if p.startswith("^reg:")}
+    assert commands == set(COMMANDS)
+    assert patterns - registration_patterns == set(CALLBACKS)
+    # The registration buttons live inside /daftar and serve guests only.
+    for h in handlers:
+        if isinstance(h, CallbackQueryHandler) and h.pattern is not None and h.pattern.pattern in registration_patterns:
+            assert declared_roles(h.callback) == {Role.GUEST}
+
+
+async def _denials(runtime: Runtime, user: int) -> int:
+    async with runtime.db.session() as session:
+        return (await session.execute(select(func.count()).where(
+            AuditEntry.action == "access_denied", AuditEntry.actor_telegram_id == user))).scalar_one()
+
+
+@pytest.mark.parametrize("who", list(USERS))
+async def test_commands_allowed_or_refused_per_role(runtime: Runtime, world: dict[str, int], who: str) -> None:
+    """Each command × this role: answered normally if SPEC 1 allows it, else refused and audited."""
+    user = USERS[who]
+    async with running_bot(runtime) as bot:
+        for command in sorted(COMMANDS):
+            before_calls = len(bot.request.calls)
+            before_denials = await _denials(runtime, user)
+            text = f"/{command}"
+            await bot.feed(message_update(bot.app.bot, user, text))
+            replies = [c.params.get("text") for c in bot.request.calls[before_calls:] if c.method == "sendMessage"]
+            refused = await _denials(runtime, user) > before_denials
+            assert replies, f"{who} got no answer to {text}"
+            if who in COMMANDS[command]:
+                assert not refused and not (set(replies) & REFUSALS), f"{who} refused {text}: {replies}"
+            else:
+                assert refused and set(replies) <= REFUSALS, f"{who} not refused {text}: {replies}"
+            await bot.feed(message_update(bot.app.bot, user, "/batal"))
+
+
+@pytest.mark.parametrize("who", list(USERS))
+async def test_buttons_allowed_or_refused_per_role(runtime: Runtime, world: dict[str, int], who: str) -> None:
+    """Each button pattern × this role: refused with an alert (and audited) unless allowed."""
+    user = USERS[who]
+    async with running_bot(runtime) as bot:
+        for pattern, (sample, allowed) in CALLBACKS.items():
+            data = sample.format(**world)
+            assert re.match(pattern, data)
+            before_calls = len(bot.request.calls)
+            before_denials = await _denials(runtime, user)
+            await bot.feed(callback_update(bot.app.bot, user, data))
+            answers = [c.params for c in bot.request.calls[before_calls:] if c.method == "answerCallbackQuery"]
+            assert answers, f"{who}: {data} not answered"
+            refused = await _denials(runtime, user) > before_denials
+            if who in allowed:
+                assert answers[0].get("text") not in REFUSALS, f"{who} refused {data}"
+            else:
+                assert refused and answers[0].get("text") in REFUSALS, f"{who} not refused {data}"
+
+
+async def test_scoped_officer_sees_only_his_kecamatan(runtime: Runtime, world: dict[str, int]) -> None:
+    """A scoped officer cannot find, open or invite a cooperative outside his kecamatan."""
+    async with runtime.db.session() as session:
+        away = await registry.get_cooperative(session, world["away"])
+    async with running_bot(runtime) as bot:
+        await bot.feed(message_update(bot.app.bot, SCOPED, f"/koperasi {away.registration_number}"))
+        assert bot.request.texts(SCOPED)[-1] == t("id", "registry.no_match", query=away.registration_number)
+        for data in (f"kop:{world['away']}", f"inv:{world['away']}"):
+            await bot.feed(callback_update(bot.app.bot, SCOPED, data))
+            answer = [c.params for c in bot.request.calls if c.method == "answerCallbackQuery"][-1]
+            assert answer["text"] == t("id", "access.out_of_scope")
+        # The unscoped officer sees it.
+        await bot.feed(message_update(bot.app.bot, OFFICER, f"/koperasi {away.registration_number}"))
+        assert away.name in bot.request.texts(OFFICER)[-1]
+    assert await _denials(runtime, SCOPED) == 2
