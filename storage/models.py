@@ -334,3 +334,62 @@ class RegistrationRequest(Base):
     # The approval message in the officers' chat, so its buttons can be edited after a decision.
     officers_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- annual status update (laporan tahunan / RAT report, SPEC 4) -----------------------------
+
+
+class ReportDraft(Base):
+    """A report being filled in; saved after every answer so nothing is lost."""
+
+    __tablename__ = "report_drafts"
+    __table_args__ = (
+        UniqueConstraint("person_id", "cooperative_id", "fiscal_year", name="uq_report_drafts_owner"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperatives.id", ondelete="CASCADE"))
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    # Answers so far, JSON-ready (dates as ISO strings), keyed by AnnualReport field names.
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # The question being asked; None once every question is answered (the summary).
+    current_field: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AnnualReportRecord(Base):
+    """A submitted annual report; a resubmission for the same year is a new revision."""
+
+    __tablename__ = "annual_reports"
+    __table_args__ = (
+        UniqueConstraint("cooperative_id", "fiscal_year", "revision", name="uq_annual_reports_revision"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperatives.id", ondelete="CASCADE"), index=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer, index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    submitted_by: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rat_held: Mapped[bool] = mapped_column(Boolean)
+    rat_date: Mapped[date | None] = mapped_column(Date)
+    members_men: Mapped[int] = mapped_column(Integer)
+    members_women: Mapped[int] = mapped_column(Integer)
+    pengurus: Mapped[int] = mapped_column(Integer)
+    pengawas: Mapped[int] = mapped_column(Integer)
+    employees: Mapped[int] = mapped_column(Integer)
+    total_assets: Mapped[int] = mapped_column(BigInteger)
+    own_capital: Mapped[int] = mapped_column(BigInteger)
+    external_capital: Mapped[int] = mapped_column(BigInteger)
+    business_volume: Mapped[int] = mapped_column(BigInteger)
+    surplus: Mapped[int] = mapped_column(BigInteger)
+    still_operating: Mapped[bool] = mapped_column(Boolean)
+    main_business: Mapped[str] = mapped_column(String(200))
+    obstacles: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    obstacles_other: Mapped[str | None] = mapped_column(Text)
+    support_needed: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    notes: Mapped[str | None] = mapped_column(Text)
+    # Plausibility warnings the manager confirmed when submitting.
+    confirmed_warnings: Mapped[list[str]] = mapped_column(JSONType, default=list)
