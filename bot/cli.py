@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from bot.logging_setup import configure_logging
+from bot.logging_setup import configure_logging, redact
 from bot.settings import Settings, SettingsError, load_settings
 
 _LOG = logging.getLogger("kopdesk")
@@ -53,11 +53,23 @@ def run(webhook: bool) -> None:
     configure_logging(settings.log_level, settings.secrets())
     _upgrade(settings.database_url)
 
+    from telegram.error import InvalidToken
+
     from bot.runtime import Runtime
-    from bot.tg.build import ALLOWED_UPDATES, build_application
+    from bot.tg.build import build_application
 
     app = build_application(Runtime.create(settings))
     _LOG.info("KopDesk starting (%s)", "webhook" if webhook else "long polling")
+    try:
+        _serve(app, settings, webhook)
+    except InvalidToken as exc:
+        click.echo(f"telegram: {redact(str(exc), settings.secrets())}; check BOT_TOKEN", err=True)
+        sys.exit(2)
+
+
+def _serve(app: Any, settings: Settings, webhook: bool) -> None:
+    from bot.tg.build import ALLOWED_UPDATES
+
     if webhook:
         app.run_webhook(
             listen=settings.webhook_listen,
@@ -110,7 +122,8 @@ async def _check(settings: Settings) -> int:
             click.echo(f"telegram: ok (@{bot.username} at {settings.telegram_api_url})")
     except TelegramError as exc:
         failures += 1
-        click.echo(f"telegram: FAILED ({type(exc).__name__}: {exc})")
+        # PTB's InvalidToken names the token: never print it.
+        click.echo(f"telegram: FAILED ({type(exc).__name__}: {redact(str(exc), settings.secrets())})")
     return failures
 
 

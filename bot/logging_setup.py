@@ -8,6 +8,14 @@ import sys
 REDACTED = "[REDACTED]"
 
 
+def redact(text: str, secrets: list[str]) -> str:
+    """`text` with every secret replaced by [REDACTED]."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
 class SecretFilter(logging.Filter):
     """Replaces each secret (bot token, webhook secret) in a record's text by [REDACTED]."""
 
@@ -19,13 +27,11 @@ class SecretFilter(logging.Filter):
         """Render the message and any traceback now, with the secrets cut out."""
         if not self._secrets:
             return True
-        message = record.getMessage()
+        message = redact(record.getMessage(), self._secrets)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        for secret in self._secrets:
-            message = message.replace(secret, REDACTED)
-            if record.exc_text:
-                record.exc_text = record.exc_text.replace(secret, REDACTED)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self._secrets)
         record.msg, record.args = message, None
         return True
 

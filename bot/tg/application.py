@@ -81,14 +81,19 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
         job: Any = None,
         coroutine: Any = None,
     ) -> bool:
-        """Roll back the update's transaction, then let the error handlers see the error."""
+        """Roll back the update's transaction, let the error handlers see the error, and stop.
+
+        Returning True stops the update's remaining handler groups: they would run on a
+        transaction that no longer holds the work of the handlers before them.
+        """
         uow = current_uow()
         if uow is not None and not uow.failed:
             try:
                 await uow.rollback()
             except Exception:  # a broken connection cannot even roll back; carry on
                 _LOG.exception("rollback failed for update %s", uow.update_id)
-        return await super().process_error(update, error, job, coroutine)
+        stop = await super().process_error(update, error, job, coroutine)
+        return stop or uow is not None
 
     async def replay_unfinished(self) -> int:
         """Handle again the recent updates whose handling never committed (a crash mid-way)."""
