@@ -58,13 +58,32 @@ def run(webhook: bool) -> None:
     from bot.runtime import Runtime
     from bot.tg.build import build_application
 
-    app = build_application(Runtime.create(settings))
-    _LOG.info("KopDesk starting (%s)", "webhook" if webhook else "long polling")
     try:
-        _serve(app, settings, webhook)
+        asyncio.run(_wait_for_api(settings))
     except InvalidToken as exc:
         click.echo(f"telegram: {redact(str(exc), settings.secrets())}; check BOT_TOKEN", err=True)
         sys.exit(2)
+    app = build_application(Runtime.create(settings))
+    _LOG.info("KopDesk starting (%s)", "webhook" if webhook else "long polling")
+    _serve(app, settings, webhook)
+
+
+async def _wait_for_api(settings: Settings) -> None:
+    """Check the token before starting; while the Bot API is unreachable, wait and retry."""
+    from telegram import Bot
+    from telegram.error import InvalidToken, NetworkError
+
+    delay = 1.0
+    while True:
+        try:
+            async with Bot(settings.bot_token.get_secret_value(), base_url=settings.telegram_api_url):
+                return
+        except InvalidToken:
+            raise
+        except NetworkError as exc:
+            _LOG.warning("Bot API unreachable (%s); retrying in %.0fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
 
 
 def _serve(app: Any, settings: Settings, webhook: bool) -> None:
