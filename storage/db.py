@@ -59,6 +59,8 @@ class UnitOfWork:
     update_id: int | None = None
     failed: bool = False
     closed: bool = False
+    # Set (with no await in between) when the queue has been written: later work goes elsewhere.
+    sealed: bool = False
     # Work queued by code that must not touch the session concurrently (the request layer
     # and the PTB persistence); run in order right before commit.
     before_commit: list[Callable[[AsyncSession], Any]] = field(default_factory=list)
@@ -83,6 +85,8 @@ class Database:
         self.url = url
         self.engine = create_engine(url, echo=echo)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # The open unit of work of each (chat, user): conversation states go to its own update.
+        self._by_key: dict[tuple[int, ...], UnitOfWork] = {}
 
     @property
     def is_sqlite(self) -> bool:
@@ -101,11 +105,19 @@ class Database:
                 raise
 
     @asynccontextmanager
-    async def unit_of_work(self, update_id: int | None = None) -> AsyncIterator[UnitOfWork]:
-        """The transaction of one update, visible to all code of the update via `current_uow`."""
+    async def unit_of_work(
+        self, update_id: int | None = None, key: tuple[int, ...] | None = None
+    ) -> AsyncIterator[UnitOfWork]:
+        """The transaction of one update, visible to all code of the update via `current_uow`.
+
+        `key` (chat id, user id) lets writes about that conversation find this transaction
+        even when they are issued from another update's task (see `write`).
+        """
         async with self.sessionmaker() as session:
             uow = UnitOfWork(session=session, update_id=update_id)
             token = _current_uow.set(uow)
+            if key is not None:
+                self._by_key[key] = uow
             try:
                 yield uow
                 await self._flush_queued(uow)
@@ -123,6 +135,8 @@ class Database:
             finally:
                 uow.closed = True
                 _current_uow.reset(token)
+                if key is not None and self._by_key.get(key) is uow:
+                    del self._by_key[key]
 
     @staticmethod
     async def _flush_queued(uow: UnitOfWork) -> None:
@@ -132,11 +146,19 @@ class Database:
                 result = work(uow.session)
                 if asyncio.iscoroutine(result):
                     await result
+            uow.sealed = True
 
-    async def write(self, work: Callable[[AsyncSession], Any]) -> None:
-        """Run `work(session)` inside the current update's transaction, or in its own."""
-        uow = current_uow()
-        if uow is not None:
+    async def write(
+        self, work: Callable[[AsyncSession], Any], *, key: tuple[int, ...] | None = None
+    ) -> None:
+        """Run `work(session)` in the transaction of the update it concerns, or in its own.
+
+        With `key`, the open unit of work of that (chat, user) takes it; otherwise the current
+        task's. Outside any update it runs in a short transaction of its own.
+        """
+        owner = self._by_key.get(key) if key is not None else None
+        uow = owner if owner is not None and not owner.sealed else current_uow()
+        if uow is not None and not uow.sealed:
             uow.before_commit.append(work)
             return
         async with self.session() as session:

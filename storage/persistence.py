@@ -71,7 +71,9 @@ class SQLPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
             )
             await session.execute(stmt)
 
-        await self._db.write(write)
+        # PTB hands over every conversation changed since its last run, possibly another
+        # update's: route each state to the transaction of the update that changed it.
+        await self._db.write(write, key=tuple(key))
 
     # Nothing else is persisted through PTB (see the module docstring).
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:

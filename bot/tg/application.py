@@ -51,7 +51,12 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
         try:
             raw = update.to_dict()
             summary = summarize_update(raw)
-            async with db.unit_of_work(update.update_id) as uow:
+            key = (
+                (update.effective_chat.id, update.effective_user.id)
+                if update.effective_chat and update.effective_user
+                else None
+            )
+            async with db.unit_of_work(update.update_id, key) as uow:
                 status = await log_repo.record_inbound(
                     uow.session,
                     update_id=update.update_id,
@@ -107,24 +112,29 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Concurrent across chats, in order within one chat (for PostgreSQL deployments).
+    """Concurrent across chats, in order within one chat.
 
     PTB's SimpleUpdateProcessor would let two messages of the same user race through a
-    conversation; here each chat has its own lock, so one user's updates stay sequential.
+    conversation; here each chat has its own lock. The concurrency limit is taken only once the
+    chat's lock is held, so one chat flooding the bot queues behind itself without occupying
+    the slots other chats need. (PTB's own semaphore, taken first, only bounds the backlog.)
     """
 
+    BACKLOG_FACTOR = 32
+
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(max_concurrent_updates * self.BACKLOG_FACTOR)
+        self._running = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update once no earlier update of the same chat is running."""
-        key = _chat_key(update)
+        key = chat_key(update)
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
-            async with lock:
+            async with lock, self._running:
                 await coroutine
         finally:
             self._waiting[key] -= 1
@@ -139,7 +149,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Nothing to tear down."""
 
 
-def _chat_key(update: object) -> int:
+def chat_key(update: object) -> int:
+    """The chat an update belongs to (its user for chatless updates; 0 if neither)."""
     if isinstance(update, Update):
         if update.effective_chat:
             return update.effective_chat.id
