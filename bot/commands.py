@@ -36,13 +36,16 @@ LANGUAGE = CommandSpec("bahasa", "language", ALL_ROLES)
 CANCEL = CommandSpec("batal", "cancel", ALL_ROLES)
 REGISTER = CommandSpec("daftar", "register", GUESTS)
 PROFILE = CommandSpec("profil", "profile", MANAGERS)
+REPORT = CommandSpec("laporan", "report", MANAGERS)
+# Inside a report only; not published in the command menu.
+SKIP = CommandSpec("lewati", "skip", ALL_ROLES)
 INVITE = CommandSpec("undang", "invite", STAFF)
 COOPERATIVE = CommandSpec("koperasi", "coop", STAFF)
 OFFICERS = CommandSpec("petugas", "officers", ADMINS)
 
 # In the order Telegram's command menu lists them.
 COMMANDS: list[CommandSpec] = [
-    START, REGISTER, PROFILE, INVITE, COOPERATIVE, OFFICERS, HELP, LANGUAGE, CANCEL,
+    START, REGISTER, REPORT, PROFILE, INVITE, COOPERATIVE, OFFICERS, HELP, LANGUAGE, CANCEL,
 ]
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import BigIntPK, JSONType, UTCDateTime, utcnow
@@ -53,6 +54,10 @@ class Person(Base):
     language: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when Telegram answers 403 (he blocked the bot): skipped by deliveries until he
+    # writes to the bot again (`people.seen` clears it).
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class InboundUpdate(Base):
@@ -393,3 +398,8 @@ class AnnualReportRecord(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     # Plausibility warnings the manager confirmed when submitting.
     confirmed_warnings: Mapped[list[str]] = mapped_column(JSONType, default=list)
+
+
+# The delivery tables live in their own module; imported here so that `Base.metadata` always
+# holds them (a module import, not names: either module may be imported first).
+import storage.models_delivery  # noqa: E402,F401

@@ -256,8 +256,8 @@ def _month_names() -> dict[str, int]:
                 for month, name in get_month_names(width, context, locale).items():
                     names[name.lower().rstrip(".")] = month
     # Older Indonesian spellings and office abbreviations Babel does not know.
-    names.update({"pebruari": 2, "peb": 2, "agt": 8, "ags": 8, "agus": 8, "sept": 9,
-                  "nopember": 11, "nop": 11, "okt": 10})
+    names.update({"pebruari": 2, "peb": 2, "agt": 8, "ags": 8, "agus": 8, "nopember": 11,
+                  "nop": 11})
     return names
 
 

@@ -17,7 +17,7 @@ from bot.services.parsing import ParseError, format_value
 
 MESSAGES: dict[str, dict[str, str]] = {
     "id": {
-        "parse.money": "Jumlah uang tidak terbaca. Contoh: Rp 1.250.000, 1,25 jt, 2 M atau 500 rb.",
+        "parse.money": "Jumlah uang tidak terbaca. Contoh: Rp 1.250.000 / 1,25 jt / 2 M / 500 rb.",
         "parse.int": "Mohon tulis bilangan bulat. Contoh: 25 atau 1.250.",
         "parse.date": "Tanggal tidak terbaca. Contoh: 15/03/2026 atau 15 Maret 2026.",
         "parse.date_invalid": "Tanggal itu tidak ada di kalender. Contoh: 28/02/2026.",
@@ -53,7 +53,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "status.no_recent_rat": "Tidak ada RAT dalam {years} tahun buku terakhir.",
     },
     "en": {
-        "parse.money": "Cannot read that amount. Example: Rp 1,250,000, 1.25 million or 500k.",
+        "parse.money": "Cannot read that amount. Example: Rp 1,250,000 / 1.25 million / 500k.",
         "parse.int": "Please type a whole number. Example: 25 or 1,250.",
         "parse.date": "Cannot read that date. Example: 15/03/2026 or 15 March 2026.",
         "parse.date_invalid": "That date is not on the calendar. Example: 28/02/2026.",

@@ -109,6 +109,12 @@ async def latest_per_year(session: AsyncSession, cooperative_ids: list[int] | No
 
 
 async def derived_cooperative_ids(session: AsyncSession) -> list[int]:
-    """Cooperatives whose status follows the report rule (not hand-set by an officer)."""
-    stmt = select(Cooperative.id).where(Cooperative.status_source == "derived")
+    """Cooperatives whose status follows the report rule: not hand-set, and with a report.
+
+    One that never reported through KopDesk keeps the status the registry import gave it.
+    """
+    reported = select(AnnualReportRecord.cooperative_id).distinct()
+    stmt = select(Cooperative.id).where(
+        Cooperative.status_source == "derived", Cooperative.id.in_(reported)
+    )
     return list((await session.execute(stmt)).scalars())

@@ -36,7 +36,8 @@ COMMANDS = {
     "start": EVERYONE, "bantuan": EVERYONE, "help": EVERYONE, "bahasa": EVERYONE,
     "language": EVERYONE, "batal": EVERYONE, "cancel": EVERYONE,
     "daftar": {G}, "register": {G},
-    "profil": {M}, "profile": {M},
+    "profil": {M}, "profile": {M}, "laporan": {M}, "report": {M},
+    "lewati": EVERYONE, "skip": EVERYONE,
     "undang": STAFF, "invite": STAFF, "koperasi": STAFF, "coop": STAFF,
     "petugas": {A}, "officers": {A},
 }
@@ -48,6 +49,7 @@ CALLBACKS = {
     r"^inv:\d+$": ("inv:{home}", STAFF),
     r"^kop:\d+$": ("kop:{home}", STAFF),
     r"^pos:\d+:[a-z]+$": ("pos:{home}:ketua", {M}),
+    r"^rp:[a-z]+:\d+(:[a-z0-9_]+)?$": ("rp:year:{home}:2020", {M}),
 }
 ROLE_OF = {G: Role.GUEST, M: Role.MANAGER, O: Role.OFFICER, S: Role.OFFICER, A: Role.ADMIN}
 REFUSALS = {t(lang, key) for lang in ("id", "en") for key in

@@ -137,7 +137,8 @@ def test_too_big_names_the_limit_as_money() -> None:
         parse_money("2000 T")
     assert caught.value.values == {"max": MONEY_MAX}
     assert isinstance(caught.value.values["max"], Rupiah)
-    assert describe(caught.value, "id") == "Angka terlalu besar: paling banyak Rp 1.000.000.000.000.000."
+    assert describe(caught.value, "id") == (
+        "Angka terlalu besar: paling banyak Rp 1.000.000.000.000.000.")
     assert describe(caught.value, "en") == "Too large: at most Rp 1,000,000,000,000,000."
 
 
@@ -362,7 +363,7 @@ def _only_parse_errors(function, text: str) -> None:  # noqa: ANN001
         pass
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(_ANY)
 def test_arbitrary_text_raises_only_parse_error(text: str) -> None:
     """No input makes a parser fail with anything but ParseError."""
