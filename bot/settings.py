@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     office_name: str = "Dinas Perindustrian, Perdagangan, Koperasi dan UKM"
     send_rate: float = Field(25, gt=0)
     paid_broadcasts: bool = False
+    # `kopdesk run` also runs the delivery engine; false when `kopdesk worker` processes do it.
+    run_delivery_worker: bool = True
+    # A row claimed by a worker that stopped answering goes back to the outbox after this.
+    delivery_lease_seconds: float = Field(60, ge=2, le=3600)
     reminder_offsets: Annotated[list[timedelta], NoDecode] = Field(
         default_factory=lambda: [timedelta(days=7), timedelta(days=1), timedelta(hours=2)]
     )

@@ -38,6 +38,8 @@ async def prepare(update: Update, context: KopContext) -> None:
         session, user.id, person.id, admin_ids=settings.admin_ids
     )
 
+    if update.callback_query is not None:
+        return  # button presses are not messages; the flood limit counts messages
     # The update is already in the log, so it counts itself.
     recent = await message_log.count_from_user_since(session, user.id, utcnow() - FLOOD_WINDOW)
     limit = settings.flood_limit_per_minute
@@ -45,8 +47,6 @@ async def prepare(update: Update, context: KopContext) -> None:
         await message_log.mark_throttled(session, update.update_id)
         if recent == limit + 1 and update.effective_chat:
             await context.bot.send_message(update.effective_chat.id, context.t("flood.warning"))
-        if update.callback_query:
-            await update.callback_query.answer()
         raise ApplicationHandlerStop
 
 

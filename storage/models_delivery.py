@@ -117,6 +117,7 @@ class Broadcast(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     created_by: Mapped[int] = mapped_column(BigInteger)  # officer's Telegram id
     chat_id: Mapped[int] = mapped_column(BigInteger)  # where the officer composed it
+    language: Mapped[str] = mapped_column(String(2), default="id")  # of the officer's reports
     status: Mapped[str] = mapped_column(String(16), default=BroadcastStatus.DRAFT, index=True)
     # HTML as it will be sent (text, or the caption of the photo/document).
     text: Mapped[str | None] = mapped_column(Text)

@@ -101,6 +101,13 @@ class Journal:
         if not (self._outcomes or self._log_work or self._unreachable):
             self._idle.set()
 
+    async def drain(self, attempts: int = 5) -> None:
+        """Write everything queued now, without the `run` loop (at shutdown)."""
+        for _ in range(attempts):
+            if not (self._outcomes or self._log_work or self._unreachable):
+                return
+            await self._write_once()
+
     async def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything queued so far is written; False if it took too long."""
         try:

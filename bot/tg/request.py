@@ -20,6 +20,8 @@ from telegram.request import BaseRequest, RequestData
 from bot.message_log import OutboundLog, is_content_method
 
 _LOG = logging.getLogger(__name__)
+_STALE_QUERY = "query is too old"
+_TRUE = b'{"ok":true,"result":true}'
 
 
 class LoggedRequest(BaseRequest):
@@ -82,6 +84,12 @@ class LoggedRequest(BaseRequest):
                 continue
             result, error = _outcome(code, payload)
             await self._log(api_method, request_data, result, error, attempts, started)
+            if code == 400 and api_method == "answerCallbackQuery" and _STALE_QUERY in (error or "").lower():
+                # Answering a button only stops its spinner. A query that expired (an update
+                # replayed after a restart, a slow network) must not abort the work the press
+                # asked for, so this refusal is logged above and then treated as done.
+                _LOG.info("callback query expired before it was answered; carrying on")
+                return 200, _TRUE
             return code, payload
 
     async def _pause(self, api_method: str, attempts: int, reason: str) -> None:

@@ -75,9 +75,14 @@ async def mark_throttled(session: AsyncSession, update_id: int) -> None:
 
 
 async def count_from_user_since(session: AsyncSession, user_id: int, since: datetime) -> int:
-    """How many updates this user sent since `since` (the flood limit's window)."""
+    """How many messages this user sent since `since` (the flood limit's window).
+
+    Button presses do not count: ticking options of a multi-select is normal, fast use.
+    """
     stmt = select(func.count()).where(
-        InboundUpdate.user_id == user_id, InboundUpdate.received_at >= since
+        InboundUpdate.user_id == user_id,
+        InboundUpdate.received_at >= since,
+        InboundUpdate.kind != "callback",
     )
     return int((await session.execute(stmt)).scalar_one())
 

@@ -160,3 +160,20 @@ async def handled(db: Database, update_id: int) -> bool:
             )
         ).one_or_none()
     return bool(row and (row.handled_at or row.throttled))
+
+
+async def settled(db: Database, user_id: int) -> bool:
+    """True once every update this user sent so far has been handled (or throttled)."""
+    from sqlalchemy import func
+
+    async with db.session() as session:
+        open_updates = (
+            await session.execute(
+                select(func.count()).where(
+                    InboundUpdate.user_id == user_id,
+                    InboundUpdate.handled_at.is_(None),
+                    InboundUpdate.throttled.is_(False),
+                )
+            )
+        ).scalar_one()
+    return open_updates == 0

@@ -58,6 +58,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('created_by', sa.BigInteger(), nullable=False),
     sa.Column('chat_id', sa.BigInteger(), nullable=False),
+    sa.Column('language', sa.String(length=2), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('text', sa.Text(), nullable=True),
     sa.Column('photo', sa.String(length=255), nullable=True),

@@ -1,0 +1,421 @@
+"""`DeliveryEngine`: claims outbox rows, sends them within Telegram's limits, records results.
+
+Crash safety (docs/ARCHITECTURE.md, "Delivery engine"): rows go pending → sending → sent,
+failed or blocked. A claim (rows set to `sending` with this worker's id and the time) is one
+short transaction; the send happens outside any transaction; each result is written in a short
+transaction of the journal. Rows a dead worker left in `sending` return to `pending` when its
+lease runs out (a live worker renews its leases), or at once when the same worker id starts
+again (SQLite's single process). So nothing is lost, and a message goes out twice only if the
+process died between Telegram accepting it and the journal writing the result.
+
+The engine knows nothing of broadcasts: a feature registers a reporter for its source kind,
+called (at most every REPORT_INTERVAL, by one worker) with the batch's progress, and once
+more when every row is final.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import warnings
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.delivery.journal import Journal
+from bot.delivery.limits import GateClosed, RateGate
+from bot.delivery.outbox import Progress
+from storage.db import Database
+from storage.models_delivery import OutboxState
+from storage.repositories import outbox as repo
+from storage.repositories.outbox import ClaimedRow, Outcome
+from storage.types import utcnow
+
+_LOG = logging.getLogger(__name__)
+DRAIN_TIMEOUT = 10.0  # at shutdown, how long sends already on the wire may take
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """What a reporter is told: the batch, its source, its progress, and whether it is final."""
+
+    batch_id: int
+    source_kind: str
+    source_id: str | None
+    created_by: int | None
+    progress: Progress
+    final: bool
+    # Await `pace(chat_id)` before each Bot API call: the reporter's calls count too.
+    pace: Callable[[int | None], Awaitable[None]]
+
+
+Reporter = Callable[[Bot, Database, BatchReport], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How one worker runs; `send_rate` is shared by all live workers."""
+
+    worker_id: str
+    send_rate: float = 25.0
+    lease: float = 60.0
+    max_attempts: int = 5
+    backoff: float = 2.0
+    max_backoff: float = 60.0
+    poll_interval: float = 0.5
+    report_interval: float = 2.0
+    heartbeat_interval: float = 2.0
+    release_own_on_start: bool = True
+    chat_interval: float = 1.0
+    group_rate: tuple[int, float] = (20, 60.0)
+
+    @property
+    def senders(self) -> int:
+        """Concurrent sends: enough to keep the rate with slow answers, not more."""
+        return max(4, min(64, math.ceil(self.send_rate * 0.25)))
+
+    @property
+    def claim_size(self) -> int:
+        """Rows claimed at once: about half a second of sending."""
+        return max(self.senders, min(500, math.ceil(self.send_rate * 0.5)))
+
+
+@dataclass(frozen=True)
+class _Payload:
+    text: str | None
+    parse_mode: str | None
+    photo: str | None
+    document: str | None
+    markup: InlineKeyboardMarkup | None
+
+
+def _seconds(exc: RetryAfter) -> float:
+    # PTB 22 warns that retry_after becomes a timedelta; accept both, without the warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class DeliveryEngine:
+    """One delivery worker. `run()` until `stop()`."""
+
+    def __init__(
+        self,
+        db: Database,
+        bot: Bot,
+        config: EngineConfig,
+        *,
+        reporters: Mapping[str, Reporter] | None = None,
+        journal: Journal | None = None,
+    ) -> None:
+        self.db = db
+        self.bot = bot
+        self.config = config
+        self.journal = journal or Journal(db, config.worker_id)
+        self.gate = RateGate(config.send_rate, chat_interval=config.chat_interval,
+                             group_rate=config.group_rate)
+        self._reporters = dict(reporters or {})
+        self._queue: asyncio.Queue[ClaimedRow] = asyncio.Queue()
+        self._backlog = 0  # claimed rows not yet sent
+        self._in_flight = 0  # sends on the wire
+        self._room = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._payloads: dict[int, _Payload] = {}
+        self._reported: dict[int, Progress] = {}
+        self._report_failures: dict[int, int] = {}
+        self.ready = asyncio.Event()
+        self.sent = 0
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """New rows were committed in this process: look now instead of at the next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Ask `run()` to finish: no new claims, waiting rows given back."""
+        self._stopping.set()
+        self.gate.close()
+        self._wake.set()
+        self._room.set()
+
+    async def run(self) -> None:
+        """Start, send until `stop()`, then shut down cleanly."""
+        if not await self._startup():
+            return
+        self.ready.set()
+        _LOG.info("delivery worker %s running at %.1f msg/s", self.config.worker_id, self.gate.rate)
+        senders = [asyncio.create_task(self._sender()) for _ in range(self.config.senders)]
+        helpers = [asyncio.create_task(self._claimer()), asyncio.create_task(self._housekeeping())]
+        writer = asyncio.create_task(self.journal.run())
+        try:
+            await self._stopping.wait()
+        finally:
+            await self._shutdown(senders, helpers, writer)
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep unless stopping; False if `stop()` came first."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return True
+        return False
+
+    async def _startup(self) -> bool:
+        delay = 1.0
+        while True:
+            try:
+                await self.bot.initialize()
+                break
+            except Exception as exc:  # Telegram unreachable at start: keep trying
+                _LOG.warning("delivery worker cannot reach the Bot API (%s); retrying", exc)
+                if not await self._pause(delay):
+                    return False
+                delay = min(delay * 2, 30.0)
+        async with self.db.session() as session:
+            if self.config.release_own_on_start:
+                released = await repo.release_claims(session, worker_id=self.config.worker_id)
+                if released:
+                    _LOG.warning("%d row(s) left in sending by a previous run returned to pending",
+                                 released)
+        live = await self._heartbeat()
+        if live > 1:
+            # Let the other workers see us and lower their share before we start sending.
+            return await self._pause(self.config.heartbeat_interval * 1.5)
+        return True
+
+    async def _shutdown(self, senders: list[asyncio.Task[None]], helpers: list[asyncio.Task[None]],
+                        writer: asyncio.Task[None]) -> None:
+        self.stop()
+        for task in helpers:
+            task.cancel()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_TIMEOUT
+        while self._in_flight and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for task in [*senders, writer]:
+            task.cancel()
+        await asyncio.gather(*senders, *helpers, writer, return_exceptions=True)
+        await self.journal.drain()
+        try:
+            async with self.db.session() as session:
+                # Rows claimed but not sent (waiting, or cut off): free for the next worker.
+                await repo.release_claims(session, worker_id=self.config.worker_id)
+                await repo.remove_worker(session, self.config.worker_id)
+        except Exception:
+            _LOG.exception("could not give back the claimed rows; their lease will")
+        try:
+            await self.bot.shutdown()
+        except Exception:
+            _LOG.exception("delivery bot shutdown failed")
+        _LOG.info("delivery worker %s stopped (%d sent)", self.config.worker_id, self.sent)
+
+    # --- claiming ------------------------------------------------------------------------------
+
+    async def _claimer(self) -> None:
+        size = self.config.claim_size
+        while not self._stopping.is_set():
+            if self._backlog > size // 2:
+                self._room.clear()
+                if self._backlog > size // 2:
+                    await self._room.wait()
+                continue
+            try:
+                await self.gate.wait_pause()  # rows claimed during a 429 would only sit there
+                rows = await self._claim(size - self._backlog)
+            except GateClosed:
+                return
+            except Exception:
+                _LOG.exception("claiming outbox rows failed")
+                rows = []
+            if not rows:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
+                except TimeoutError:
+                    pass
+                continue
+            self._backlog += len(rows)
+            for row in rows:
+                self._queue.put_nowait(row)
+
+    async def _claim(self, limit: int) -> list[ClaimedRow]:
+        now = utcnow()
+        async with self.db.session() as session:  # a read first: an idle poll takes no lock
+            if not await repo.has_due(session, now):
+                return []
+        async with self.db.session() as session:
+            rows = await repo.claim(session, worker_id=self.config.worker_id, limit=limit,
+                                    now=now, skip_locked=not self.db.is_sqlite)
+            missing = {r.payload_id for r in rows} - set(self._payloads)
+            if missing:
+                for payload_id, p in (await repo.payloads(session, missing)).items():
+                    markup = (InlineKeyboardMarkup.de_json({"inline_keyboard": p.buttons}, self.bot)
+                              if p.buttons else None)
+                    self._payloads[payload_id] = _Payload(p.text, p.parse_mode, p.photo,
+                                                          p.document, markup)
+        return rows
+
+    # --- sending -------------------------------------------------------------------------------
+
+    async def _sender(self) -> None:
+        while True:
+            row = await self._queue.get()
+            try:
+                await self._deliver(row)
+            except GateClosed:
+                pass  # stopping: the row is given back at shutdown
+            except Exception as exc:  # a bug or a surprise: retry the row later, keep going
+                _LOG.exception("delivering outbox row %s failed", row.id)
+                self.journal.add(self._retry(row, row.attempts + 1, f"internal error: {exc!r}"))
+            finally:
+                self._backlog -= 1
+                if self._backlog <= self.config.claim_size // 2:
+                    self._room.set()
+
+    async def _deliver(self, row: ClaimedRow) -> None:
+        payload = self._payloads[row.payload_id]
+        attempts = row.attempts + 1
+        while True:
+            await self.gate.wait(row.chat_id)
+            self._in_flight += 1
+            try:
+                message = await self._send(row.chat_id, payload)
+            except RetryAfter as exc:
+                seconds = _seconds(exc)
+                _LOG.warning("429 from Telegram: all sending paused for %.0fs", seconds)
+                self.gate.pause(seconds)
+                continue  # the same row again after the pause; a 429 is no failed attempt
+            except Forbidden as exc:
+                self.journal.add(
+                    Outcome(row.id, OutboxState.BLOCKED, attempts, utcnow(), f"403: {exc.message}"),
+                    unreachable=(row.person_id, row.chat_id),
+                )
+            except BadRequest as exc:  # Telegram will refuse it every time: fail it now
+                self.journal.add(
+                    Outcome(row.id, OutboxState.FAILED, attempts, utcnow(), f"400: {exc.message}")
+                )
+            except ChatMigrated as exc:
+                self.journal.add(Outcome(row.id, OutboxState.FAILED, attempts, utcnow(),
+                                         f"chat migrated to {exc.new_chat_id}"))
+            except TelegramError as exc:  # 5xx, timeouts, dropped connections: transient
+                self.journal.add(self._retry(row, attempts, exc.message))
+            else:
+                self.sent += 1
+                self.journal.add(Outcome(row.id, OutboxState.SENT, attempts, utcnow(),
+                                         message_id=message.message_id))
+            finally:
+                self._in_flight -= 1
+            return
+
+    async def _send(self, chat_id: int, p: _Payload) -> Message:
+        if p.photo:
+            return await self.bot.send_photo(chat_id, p.photo, caption=p.text,
+                                             parse_mode=p.parse_mode, reply_markup=p.markup)
+        if p.document:
+            return await self.bot.send_document(chat_id, p.document, caption=p.text,
+                                                parse_mode=p.parse_mode, reply_markup=p.markup)
+        return await self.bot.send_message(chat_id, p.text or "", parse_mode=p.parse_mode,
+                                           reply_markup=p.markup)
+
+    def _retry(self, row: ClaimedRow, attempts: int, error: str) -> Outcome:
+        now = utcnow()
+        if attempts >= self.config.max_attempts:
+            return Outcome(row.id, OutboxState.FAILED, attempts, now,
+                           f"{error} (gave up after {attempts} attempts)")
+        delay = min(self.config.backoff * 2 ** (attempts - 1), self.config.max_backoff)
+        return Outcome(row.id, OutboxState.PENDING, attempts, now, error,
+                       next_attempt_at=now + timedelta(seconds=delay))
+
+    # --- housekeeping: heartbeat, leases, reports ------------------------------------------------
+
+    async def _heartbeat(self) -> int:
+        interval = self.config.heartbeat_interval
+        async with self.db.session() as session:
+            live = await repo.heartbeat(session, self.config.worker_id, utcnow(),
+                                        timedelta(seconds=interval * 3))
+            await repo.renew_leases(session, self.config.worker_id, utcnow())
+        self.gate.set_rate(self.config.send_rate / live)
+        return live
+
+    async def _housekeeping(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_beat = loop.time() + self.config.heartbeat_interval
+        next_expiry = loop.time()
+        while not self._stopping.is_set():
+            try:
+                if loop.time() >= next_beat:
+                    next_beat = loop.time() + self.config.heartbeat_interval
+                    await self._heartbeat()
+                if loop.time() >= next_expiry:
+                    next_expiry = loop.time() + max(1.0, self.config.lease / 4)
+                    async with self.db.session() as session:
+                        expired = await repo.release_claims(
+                            session, claimed_before=utcnow() - timedelta(seconds=self.config.lease))
+                    if expired:
+                        _LOG.warning("%d row(s) of a dead worker returned to pending", expired)
+                        self.wake()
+                await self._report_tick()
+            except GateClosed:
+                return
+            except Exception:
+                _LOG.exception("delivery housekeeping failed")
+            if not await self._pause(min(0.5, self.config.report_interval / 2)):
+                return
+
+    async def _report_tick(self) -> None:
+        async with self.db.session() as session:
+            batches = await repo.open_batches(session)
+            states = [(b, await repo.state_counts(session, b.id)) for b in batches]
+        for batch, counts in states:
+            progress = Progress(total=batch.total, **{s.value: counts.get(s.value, 0) for s in OutboxState})
+            reporter = self._reporters.get(batch.source_kind)
+            if not progress.done and self._reported.get(batch.id) == progress:
+                continue
+            if reporter is None:
+                if progress.done:
+                    await self._complete(batch.id)
+                continue
+            async with self.db.session() as session:
+                mine = await repo.take_report_slot(
+                    session, batch.id, utcnow(), timedelta(seconds=self.config.report_interval))
+            if not mine:
+                continue
+            report = BatchReport(batch.id, batch.source_kind, batch.source_id, batch.created_by,
+                                 progress, progress.done, self.gate.wait)
+            try:
+                await reporter(self.bot, self.db, report)
+            except RetryAfter as exc:
+                self.gate.pause(_seconds(exc))
+                continue
+            except GateClosed:
+                raise
+            except Exception:
+                _LOG.exception("reporter for %s batch %s failed", batch.source_kind, batch.id)
+                failures = self._report_failures[batch.id] = self._report_failures.get(batch.id, 0) + 1
+                if progress.done and failures >= 3:
+                    await self._complete(batch.id)  # the results stay in the outbox regardless
+                continue
+            self._reported[batch.id] = progress
+            if progress.done:
+                await self._complete(batch.id)
+
+    async def _complete(self, batch_id: int) -> None:
+        async with self.db.session() as session:
+            await repo.complete_batch(session, batch_id, utcnow())
+        self._reported.pop(batch_id, None)
+        self._report_failures.pop(batch_id, None)
+
+
+def describe(config: EngineConfig) -> dict[str, Any]:
+    """The configuration as plain values (for logs and the benchmark)."""
+    return {"worker_id": config.worker_id, "send_rate": config.send_rate, "lease": config.lease,
+            "senders": config.senders, "claim_size": config.claim_size}
