@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from bot.services.parsing import (MONEY_MAX, ParseError, Rupiah, parse_date, parse_int,
                                   parse_money, parse_yes_no)
-from bot.services.parsing_messages import MESSAGES
+from bot.i18n import t
 
 
 class Obstacle(StrEnum):
@@ -64,7 +64,7 @@ SignedMoney = Annotated[int, Field(strict=True, ge=-MONEY_MAX, le=MONEY_MAX)]
 
 def _fail(key: str, **values: Any) -> PydanticCustomError:
     # The error type is the message key, so a handler can show the text in the user's language.
-    return PydanticCustomError(key, MESSAGES["en"][key], values)
+    return PydanticCustomError(key, t("en", key), values)
 
 
 def _today(info: ValidationInfo) -> date:

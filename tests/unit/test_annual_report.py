@@ -27,7 +27,10 @@ from bot.services.annual_report import (
     report_from_answers,
 )
 from bot.services.parsing import ParseError, Rupiah
-from bot.services.parsing_messages import MESSAGES, render
+from bot.i18n import catalogue
+from bot.services.parsing_messages import render
+
+MESSAGES = {lang: catalogue(lang) for lang in ("id", "en")}
 
 TODAY = date(2026, 5, 20)
 

@@ -25,7 +25,14 @@ from bot.services.parsing import (
     parse_money,
     parse_yes_no,
 )
-from bot.services.parsing_messages import MESSAGES, describe, render
+from bot.i18n import catalogue
+from bot.services.parsing_messages import describe, render
+
+# The one-line reasons of the parsers and the plausibility warnings, from the catalogues.
+MESSAGES = {
+    lang: {k: v for k, v in catalogue(lang).items() if k.startswith(("parse.", "warn."))}
+    for lang in ("id", "en")
+}
 
 TODAY = date(2026, 5, 20)
 LANGS = ("id", "en")
