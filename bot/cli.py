@@ -210,6 +210,7 @@ async def _demo(settings: Settings, port: int, no_chat: bool, user_id: int) -> N
     click.echo(f"Try an invite code: /start {invite}")
     try:
         async with app:
+            await app.post_init(app)  # run_polling would call it; here the loop is ours
             await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0)
             await app.start()
             if no_chat:
@@ -221,6 +222,8 @@ async def _demo(settings: Settings, port: int, no_chat: bool, user_id: int) -> N
                     await run_terminal_chat(client, user_id=user_id)
             await app.updater.stop()
             await app.stop()
+            if app.post_shutdown:
+                await app.post_shutdown(app)
     finally:
         await runtime.db.dispose()
         await sandbox.stop()
@@ -268,6 +271,10 @@ async def _prune(settings: Settings, age: timedelta) -> tuple[int, int]:
 from bot.cli_registry import register as _register_registry  # noqa: E402
 
 _register_registry(main)
+
+from bot.cli_delivery import register as _register_delivery  # noqa: E402
+
+_register_delivery(main)
 
 if __name__ == "__main__":
     main()

@@ -41,12 +41,13 @@ REPORT = CommandSpec("laporan", "report", MANAGERS)
 SKIP = CommandSpec("lewati", "skip", ALL_ROLES)
 INVITE = CommandSpec("undang", "invite", STAFF)
 COOPERATIVE = CommandSpec("koperasi", "coop", STAFF)
+STATUS = CommandSpec("status", "setstatus", STAFF)
 OFFICERS = CommandSpec("petugas", "officers", ADMINS)
 BROADCAST = CommandSpec("siaran", "broadcast", STAFF)
 
 # In the order Telegram's command menu lists them.
 COMMANDS: list[CommandSpec] = [
-    START, REGISTER, REPORT, PROFILE, INVITE, COOPERATIVE, OFFICERS, BROADCAST, HELP, LANGUAGE, CANCEL,
+    START, REGISTER, REPORT, PROFILE, INVITE, COOPERATIVE, STATUS, OFFICERS, BROADCAST, HELP, LANGUAGE, CANCEL,
 ]
 
 

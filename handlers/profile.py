@@ -15,6 +15,7 @@ from bot.tg.context import KopContext
 from handlers import menu
 from handlers.access import serves
 from handlers.registration import position_buttons
+from handlers.staff import report_lines
 from storage.models import ManagerPosition
 from storage.repositories import coop_browse, registry
 
@@ -33,6 +34,7 @@ async def show_profile(update: Update, context: KopContext) -> None:
                       reason=html.escape(coop.status_reason or "–")),
             context.t("profile.last_rat", year=coop.last_rat_year or "–"),
             context.t("profile.position", position=context.t(f"position.{position.value}")),
+            *await report_lines(context, coop.id, every_revision=False),
         ])
         await update.effective_message.reply_text(
             text, parse_mode=ParseMode.HTML, reply_markup=position_buttons("pos", coop.id, context.lang)

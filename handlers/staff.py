@@ -14,14 +14,16 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import commands
 from bot.formatting import local_datetime
+from bot.services.parsing import format_yes_no
 from bot.services import registration
 from bot.services.audit import audit
 from bot.services.roles import ADMINS, STAFF, Role
 from bot.tg.command_lists import set_commands_for
 from bot.tg.context import KopContext
 from handlers.access import serves
-from storage.models import Cooperative, OfficerRole
+from storage.models import Cooperative, CoopStatus, OfficerRole, StatusSource
 from storage.repositories import coop_browse, registry
+from storage.repositories import reports as reports_repo
 from storage.types import utcnow
 
 MAX_MATCHES = 8
@@ -113,7 +115,57 @@ async def coop_profile(context: KopContext, coop: Cooperative) -> str:
     for person, position in managers:
         name = html.escape(" ".join(filter(None, [person.first_name, person.last_name])))
         lines.append(f"• {name} — {context.t(f'position.{position.value}')}")
+    lines += await report_lines(context, coop.id, every_revision=True)
+    lines.append(context.t("status_cmd.hint", number=html.escape(coop.registration_number)))
     return "\n".join(lines)
+
+
+async def report_lines(context: KopContext, coop_id: int, *, every_revision: bool) -> list[str]:
+    """'Reports by year' for a profile: each year's newest revision (officers: every revision)."""
+    records = await reports_repo.reports_of(context.session, coop_id)
+    if not records:
+        return [context.t("profile.no_reports")]
+    lines = [context.t("profile.reports")]
+    seen_years: set[int] = set()
+    tz = context.runtime.settings.tz
+    for record in records:
+        if record.fiscal_year in seen_years and not every_revision:
+            continue
+        seen_years.add(record.fiscal_year)
+        lines.append(context.t(
+            "profile.report_line", year=record.fiscal_year, revision=record.revision,
+            sent=local_datetime(record.submitted_at, context.lang, tz),
+            rat=format_yes_no(record.rat_held, context.lang),
+            operating=format_yes_no(record.still_operating, context.lang),
+        ))
+    return lines
+
+
+_STATUS_WORDS = {s.value.replace(" ", "_"): s for s in CoopStatus} | {s.value: s for s in CoopStatus}
+
+
+@serves(STAFF)
+async def set_status(update: Update, context: KopContext) -> None:
+    """/status <registration number> <aktif|tidak_aktif|dibubarkan> <reason>: set it by hand."""
+    args = context.args or []
+    status = _STATUS_WORDS.get(args[1].lower()) if len(args) >= 3 else None
+    if status is None:
+        await update.effective_message.reply_text(context.t("status_cmd.usage"))
+        return
+    coop = await registry.get_by_registration_number(
+        context.session, args[0], kecamatan_ids=context.identity.scope_list
+    )
+    if coop is None:
+        await update.effective_message.reply_text(context.t("registry.no_match", query=args[0]))
+        return
+    reason = " ".join(args[2:])[:500]
+    coop.status, coop.status_reason = status, reason
+    coop.status_source, coop.status_set_at = StatusSource.OFFICER, utcnow()
+    await audit(context.session, "status_set", actor=update.effective_user.id, subject_type="cooperative",
+                subject_id=coop.id, status=str(status), reason=reason)
+    await update.effective_message.reply_text(context.t(
+        "status_cmd.done", coop=coop.name, status=context.t(f"status.{status.name.lower()}"), reason=reason,
+    ))
 
 
 @serves(STAFF)
@@ -184,3 +236,4 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler(commands.COOPERATIVE.names, find_coop))
     app.add_handler(CallbackQueryHandler(coop_pressed, pattern=r"^kop:\d+$"))
     app.add_handler(CommandHandler(commands.OFFICERS.names, officers))
+    app.add_handler(CommandHandler(commands.STATUS.names, set_status))

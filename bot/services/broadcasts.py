@@ -75,6 +75,11 @@ async def save_draft(
     return draft
 
 
+async def open_draft(session: AsyncSession, officer_id: int) -> Broadcast | None:
+    """The officer's draft being composed, if any."""
+    return await repo.open_draft(session, officer_id)
+
+
 async def draft_for(session: AsyncSession, broadcast_id: int, officer_id: int) -> Broadcast | None:
     """The draft a button names, if it is still a draft and belongs to this officer."""
     draft = await repo.get(session, broadcast_id)

@@ -11,6 +11,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.runtime import Runtime
 from bot.tg.application import KopDeskApplication, PerChatUpdateProcessor
+from bot.tg import jobs
 from bot.tg.command_lists import publish_commands, staff_chats
 from bot.tg.context import KopContext
 from bot.tg.request import LoggedRequest
@@ -69,6 +70,7 @@ def build_application(
             )
         )
         .post_init(on_startup)
+        .post_shutdown(on_shutdown)
     )
     # Different chats concurrently, one chat in order. SQLite has one writer at a time, but a
     # transaction only takes the write lock at its first write (see storage/db.py), so a few
@@ -81,13 +83,25 @@ def build_application(
 
 
 async def on_startup(app: Any) -> None:
-    """After initialize: publish the command lists, replay updates a crash left unfinished."""
+    """After initialize: publish the command lists, replay unfinished updates, start delivery."""
     async with app.runtime.db.session() as session:
         officers = await registry.list_officers(session)
     await publish_commands(app.bot, staff_chats(app.runtime.settings.admin_ids, officers))
     replayed = await app.replay_unfinished()
     if replayed:
         _LOG.warning("replayed %d unfinished update(s)", replayed)
+    jobs.schedule(app)
+    if app.runtime.settings.run_delivery_worker:
+        from bot.delivery.runner import start_delivery  # lazy: the runner imports this module
+
+        await start_delivery(app)
+
+
+async def on_shutdown(app: Any) -> None:
+    """At shutdown: stop the delivery engine; the rows it held go back to the outbox."""
+    from bot.delivery.runner import stop_delivery
+
+    await stop_delivery(app)
 
 
 ALLOWED_UPDATES = Update.ALL_TYPES

@@ -54,10 +54,12 @@ async def seen(
         assert person is not None
         return person
     changed = any(getattr(person, key) != value for key, value in values.items())
-    if changed or now - person.last_seen_at > SEEN_RESOLUTION:
+    if changed or person.unreachable or now - person.last_seen_at > SEEN_RESOLUTION:
         for key, value in values.items():
             setattr(person, key, value)
         person.last_seen_at = now
+        # He wrote to the bot, so he has not blocked it (any more): deliveries reach him again.
+        person.unreachable, person.unreachable_since = False, None
     return person
 
 

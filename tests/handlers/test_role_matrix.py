@@ -39,7 +39,9 @@ COMMANDS = {
     "profil": {M}, "profile": {M}, "laporan": {M}, "report": {M},
     "lewati": EVERYONE, "skip": EVERYONE,
     "undang": STAFF, "invite": STAFF, "koperasi": STAFF, "coop": STAFF,
+    "status": STAFF, "setstatus": STAFF,
     "petugas": {A}, "officers": {A},
+    "siaran": STAFF, "broadcast": STAFF,
 }
 # Callback patterns: who may press, with sample data ({home}: a cooperative in the scoped
 # officer's kecamatan and the manager's own; {away}: elsewhere).
@@ -49,6 +51,19 @@ CALLBACKS = {
     r"^inv:\d+$": ("inv:{home}", STAFF),
     r"^kop:\d+$": ("kop:{home}", STAFF),
     r"^pos:\d+:[a-z]+$": ("pos:{home}:ketua", {M}),
+    # /siaran's buttons name a draft; 999999 is nobody's, so staff get "stale", others a refusal.
+    r"^sia:all:\d+$": ("sia:all:999999", STAFF),
+    r"^sia:kp:\d+:\d+$": ("sia:kp:999999:0", STAFF),
+    r"^sia:k:\d+:\d+$": ("sia:k:999999:{home}", STAFF),
+    r"^sia:s:\d+:(aktif|tidak_aktif)$": ("sia:s:999999:aktif", STAFF),
+    r"^sia:tm:\d+$": ("sia:tm:999999", STAFF),
+    r"^sia:t:\d+:[a-z_]+$": ("sia:t:999999:simpan_pinjam", STAFF),
+    r"^sia:c:\d+$": ("sia:c:999999", STAFF),
+    r"^sia:ct:\d+:\d+$": ("sia:ct:999999:{home}", STAFF),
+    r"^sia:cd:\d+$": ("sia:cd:999999", STAFF),
+    r"^sia:aud:\d+$": ("sia:aud:999999", STAFF),
+    r"^sia:go:\d+$": ("sia:go:999999", STAFF),
+    r"^sia:x:\d+$": ("sia:x:999999", STAFF),
     r"^rp:[a-z]+:\d+(:[a-z0-9_]+)?$": ("rp:year:{home}:2020", {M}),
 }
 ROLE_OF = {G: Role.GUEST, M: Role.MANAGER, O: Role.OFFICER, S: Role.OFFICER, A: Role.ADMIN}

@@ -1,0 +1,421 @@
+"""/siaran (/broadcast), SPEC 7: compose, choose the audience, preview, Kirim / Batal.
+
+Officers and admins only. The draft is a database row and every button names it
+(`sia:<action>:<draft id>[:<arg>]`), so the buttons work from the conversation's entry points
+in any state, a stale or forged button changes nothing, and nothing typed is lost. Sending
+enqueues one outbox row per recipient; the delivery engine sends them and edits the progress
+message through the reporter in `handlers.broadcast_report`.
+"""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+
+from bot import commands
+from bot.delivery.outbox import CAPTION_LIMIT, TEXT_LIMIT
+from bot.formatting import local_datetime
+from bot.services import broadcasts
+from bot.services.audience import Audience, AudienceKind
+from bot.services.roles import STAFF
+from bot.tg.context import KopContext
+from handlers.access import serves
+from handlers.conversation import conversation
+from storage.models import CoopStatus, CoopType
+from storage.models_delivery import Broadcast
+from storage.repositories import audience as audience_repo
+from storage.repositories import registry
+from storage.types import utcnow
+
+COMPOSE, AUDIENCE, PICK = "sia_compose", "sia_audience", "sia_pick"
+PAGE = 8
+MATCHES = 8
+# Entities that are formatting the officer chose (not links or mentions Telegram detected).
+_FORMATTING = {
+    MessageEntity.BOLD, MessageEntity.ITALIC, MessageEntity.UNDERLINE, MessageEntity.STRIKETHROUGH,
+    MessageEntity.SPOILER, MessageEntity.CODE, MessageEntity.PRE, MessageEntity.TEXT_LINK,
+    MessageEntity.TEXT_MENTION, MessageEntity.BLOCKQUOTE, MessageEntity.CUSTOM_EMOJI,
+    "expandable_blockquote",
+}
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def _as_html(raw: str | None, entities: tuple[MessageEntity, ...], formatted: str | None) -> str | None:
+    """The officer's text as HTML: his Telegram formatting if he used it, else what he typed.
+
+    Typed text without formatting is taken as HTML, so tags such as <b> work; a stray "<" is
+    then refused by Telegram at the preview, with its reason.
+    """
+    if raw is None:
+        return None
+    if any(e.type in _FORMATTING for e in entities):
+        return formatted
+    return raw
+
+
+# --- compose ---------------------------------------------------------------------------------
+
+
+@serves(STAFF)
+async def start(update: Update, context: KopContext) -> str:
+    """/siaran: the latest broadcasts, then ask for the announcement."""
+    entries = await broadcasts.history(context.session, context.identity, update.effective_user.id)
+    lines = [context.t("siaran.history_header") if entries else context.t("siaran.history_none")]
+    tz = context.runtime.settings.tz
+    for entry in entries:
+        b, p = entry.broadcast, entry.progress
+        label = await _label(context, entry.audience) if entry.audience else "?"
+        lines.append(context.t(
+            "siaran.history_line", id=b.id, when=local_datetime(b.sent_at, context.lang, tz),
+            audience=label, sent=p.sent if p else 0, total=p.total if p else b.recipients or 0,
+            failed=p.failed if p else 0, blocked=p.blocked if p else 0,
+        ))
+    lines += ["", context.t("siaran.compose")]
+    await update.effective_message.reply_text("\n".join(lines))
+    return COMPOSE
+
+
+@serves(STAFF)
+async def compose_text(update: Update, context: KopContext) -> str:
+    """The announcement typed: keep it as the draft and ask for the audience."""
+    message = update.effective_message
+    text = _as_html(message.text, message.entities, message.text_html)
+    return await _save(update, context, text, TEXT_LIMIT)
+
+
+@serves(STAFF)
+async def compose_media(update: Update, context: KopContext) -> str:
+    """A photo or document (with its caption) as the announcement."""
+    message = update.effective_message
+    caption = _as_html(message.caption, message.caption_entities, message.caption_html)
+    photo = message.photo[-1].file_id if message.photo else None
+    document = message.document.file_id if message.document else None
+    return await _save(update, context, caption, CAPTION_LIMIT, photo=photo, document=document)
+
+
+async def _save(update: Update, context: KopContext, text: str | None, limit: int,
+                photo: str | None = None, document: str | None = None) -> str:
+    message = update.effective_message
+    if text and len(text) > limit:
+        await message.reply_text(context.t("input.too_long", limit=limit, length=len(text)))
+        return COMPOSE
+    if not (text or photo or document):
+        await message.reply_text(context.t("siaran.compose"))
+        return COMPOSE
+    draft = await broadcasts.save_draft(
+        context.session, officer_id=update.effective_user.id, chat_id=update.effective_chat.id,
+        text=text, photo=photo, document=document,
+    )
+    await message.reply_text(context.t("siaran.audience_prompt"), reply_markup=_audience_menu(context, draft.id))
+    return AUDIENCE
+
+
+# --- audience --------------------------------------------------------------------------------
+
+
+def _audience_menu(context: KopContext, draft_id: int) -> InlineKeyboardMarkup:
+    d = draft_id
+    return InlineKeyboardMarkup([
+        [_button(context.t("siaran.aud_all"), f"sia:all:{d}")],
+        [_button(context.t("siaran.aud_kecamatan"), f"sia:kp:{d}:0")],
+        [_button(context.t("siaran.aud_aktif"), f"sia:s:{d}:aktif"),
+         _button(context.t("siaran.aud_tidak_aktif"), f"sia:s:{d}:tidak_aktif")],
+        [_button(context.t("siaran.aud_type"), f"sia:tm:{d}")],
+        [_button(context.t("siaran.aud_pick"), f"sia:c:{d}")],
+        [_button(context.t("siaran.cancel_button"), f"sia:x:{d}")],
+    ])
+
+
+async def _draft(update: Update, context: KopContext) -> Broadcast | None:
+    """The draft the pressed button names, if it is still this officer's draft."""
+    query = update.callback_query
+    draft = await broadcasts.draft_for(context.session, int(query.data.split(":")[2]), update.effective_user.id)
+    if draft is None:
+        await query.answer(context.t("access.stale_button"), show_alert=True)
+    return draft
+
+
+async def _label(context: KopContext, audience: Audience) -> str:
+    d = await broadcasts.describe(context.session, audience)
+    if d.kind is AudienceKind.ALL:
+        return context.t("siaran.label_all_scoped" if context.identity.scope is not None else "siaran.label_all")
+    if d.kind is AudienceKind.KECAMATAN:
+        return context.t("siaran.label_kecamatan", names=", ".join(d.names))
+    if d.kind is AudienceKind.STATUS and d.status is not None:
+        return context.t("siaran.label_status", status=context.t(f"status.{d.status.name.lower()}"))
+    if d.kind is AudienceKind.TYPE and d.type is not None:
+        return context.t("siaran.label_type", type=context.t(f"siaran.type_{d.type.name.lower()}"))
+    names = ", ".join(d.names[:5]) + ("…" if len(d.names) > 5 else "")
+    return context.t("siaran.label_chosen", count=len(d.names), names=names)
+
+
+@serves(STAFF)
+async def back_to_audience(update: Update, context: KopContext) -> object:
+    """'Change recipients': the audience menu again."""
+    draft = await _draft(update, context)
+    if draft is None:
+        return None
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_text(
+        context.t("siaran.audience_prompt"), reply_markup=_audience_menu(context, draft.id)
+    )
+    return AUDIENCE
+
+
+@serves(STAFF)
+async def kecamatan_page(update: Update, context: KopContext) -> object:
+    """A page of the kecamatan in the officer's scope."""
+    draft = await _draft(update, context)
+    if draft is None:
+        return None
+    page = max(int(update.callback_query.data.split(":")[3]), 0)
+    rows, total = await audience_repo.kecamatan_page(context.session, context.identity.scope_list, page, PAGE)
+    buttons = [_button(k.name, f"sia:k:{draft.id}:{k.id}") for k in rows]
+    keyboard = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    nav = []
+    if page > 0:
+        nav.append(_button("◀️", f"sia:kp:{draft.id}:{page - 1}"))
+    if (page + 1) * PAGE < total:
+        nav.append(_button("▶️", f"sia:kp:{draft.id}:{page + 1}"))
+    keyboard += [nav, [_button(context.t("nav.back"), f"sia:aud:{draft.id}")]]
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_text(
+        context.t("siaran.pick_kecamatan"), reply_markup=InlineKeyboardMarkup([r for r in keyboard if r])
+    )
+    return AUDIENCE
+
+
+@serves(STAFF)
+async def type_menu(update: Update, context: KopContext) -> object:
+    """The types of cooperative to choose from."""
+    draft = await _draft(update, context)
+    if draft is None:
+        return None
+    keyboard = [[_button(context.t(f"siaran.type_{t.name.lower()}"), f"sia:t:{draft.id}:{t.name.lower()}")]
+                for t in CoopType]
+    keyboard.append([_button(context.t("nav.back"), f"sia:aud:{draft.id}")])
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_text(
+        context.t("siaran.pick_type"), reply_markup=InlineKeyboardMarkup(keyboard)
+    )
+    return AUDIENCE
+
+
+@serves(STAFF)
+async def choose_audience(update: Update, context: KopContext) -> object:
+    """All, a kecamatan, a status or a type chosen: show the preview."""
+    draft = await _draft(update, context)
+    if draft is None:
+        return None
+    parts = update.callback_query.data.split(":")
+    action = parts[1]
+    if action == "all":
+        audience = Audience.everyone()
+    elif action == "k":
+        kecamatan_id = int(parts[3])
+        if context.identity.scope is not None and kecamatan_id not in context.identity.scope:
+            await update.callback_query.answer(context.t("access.out_of_scope"), show_alert=True)
+            return AUDIENCE
+        audience = Audience.in_kecamatan(kecamatan_id)
+    elif action == "s":
+        audience = Audience.with_status(CoopStatus[parts[3].upper()])
+    elif parts[3].upper() in CoopType.__members__:
+        audience = Audience.of_type(CoopType[parts[3].upper()])
+    else:  # a forged type
+        await update.callback_query.answer(context.t("access.stale_button"), show_alert=True)
+        return AUDIENCE
+    broadcasts.choose(draft, audience)
+    return await _preview(update, context, draft)
+
+
+# --- chosen cooperatives ---------------------------------------------------------------------
+
+
+def _pick_keyboard(context: KopContext, draft: Broadcast, shown: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    chosen = broadcasts.chosen_ids(draft)
+    rows = [[_button(("☑️ " if cid in chosen else "⬜ ") + name[:55], f"sia:ct:{draft.id}:{cid}")]
+            for cid, name in shown]
+    rows.append([_button(context.t("siaran.coops_done", count=len(chosen)), f"sia:cd:{draft.id}")])
+    rows.append([_button(context.t("siaran.change_audience"), f"sia:aud:{draft.id}")])
+    return InlineKeyboardMarkup(rows)
+
+
+@serves(STAFF)
+async def pick_cooperatives(update: Update, context: KopContext) -> object:
+    """'Choose cooperatives': ask for a name to search."""
+    draft = await _draft(update, context)
+    if draft is None:
+        return None
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_text(
+        context.t("siaran.pick_coops"), reply_markup=_pick_keyboard(context, draft, [])
+    )
+    return PICK
+
+
+@serves(STAFF)
+async def search_cooperatives(update: Update, context: KopContext) -> object:
+    """A name typed while choosing cooperatives: the matches, to tick."""
+    message = update.effective_message
+    draft = await broadcasts.open_draft(context.session, update.effective_user.id)
+    if draft is None:
+        await message.reply_text(context.t("access.stale_button"))
+        return ConversationHandler.END
+    matches = await registry.search_cooperatives(
+        context.session, message.text, kecamatan_ids=context.identity.scope_list, limit=MATCHES
+    )
+    if not matches:
+        await message.reply_text(context.t("siaran.coops_none", query=message.text))
+        return PICK
+    shown = [(m.cooperative.id, m.cooperative.name) for m in matches]
+    await message.reply_text(context.t("siaran.coops_found", query=message.text),
+                             reply_markup=_pick_keyboard(context, draft, shown))
+    return PICK
+
+
+@serves(STAFF)
+async def toggle_cooperative(update: Update, context: KopContext) -> object:
+    """Tick or untick one cooperative of the search results."""
+    draft = await _draft(update, context)
+    if draft is None:
+        return None
+    query = update.callback_query
+    if not await broadcasts.toggle_cooperative(context.session, draft, int(query.data.split(":")[3]), context.identity):
+        await query.answer(context.t("siaran.coops_too_many", limit=broadcasts.MAX_CHOSEN), show_alert=True)
+        return PICK
+    await query.answer()
+    shown = []
+    for row in query.message.reply_markup.inline_keyboard if query.message.reply_markup else ():
+        data = row[0].callback_data or ""
+        if data.startswith("sia:ct:"):
+            shown.append((int(data.split(":")[3]), row[0].text.split(" ", 1)[-1]))
+    await query.edit_message_reply_markup(reply_markup=_pick_keyboard(context, draft, shown))
+    return PICK
+
+
+@serves(STAFF)
+async def cooperatives_done(update: Update, context: KopContext) -> object:
+    """'Done': preview for the chosen cooperatives."""
+    draft = await _draft(update, context)
+    if draft is None:
+        return None
+    if not broadcasts.chosen_ids(draft):
+        await update.callback_query.answer(context.t("siaran.coops_empty"), show_alert=True)
+        return PICK
+    return await _preview(update, context, draft)
+
+
+# --- preview, send, cancel -------------------------------------------------------------------
+
+
+async def _send_content(context: KopContext, chat_id: int, draft: Broadcast) -> Message:
+    bot = context.bot
+    if draft.photo:
+        return await bot.send_photo(chat_id, draft.photo, caption=draft.text, parse_mode=ParseMode.HTML)
+    if draft.document:
+        return await bot.send_document(chat_id, draft.document, caption=draft.text, parse_mode=ParseMode.HTML)
+    return await bot.send_message(chat_id, draft.text or "", parse_mode=ParseMode.HTML)
+
+
+async def _preview(update: Update, context: KopContext, draft: Broadcast) -> object:
+    """The message exactly as it will look, then the numbers and Kirim / Batal."""
+    query = update.callback_query
+    await query.answer()
+    audience = broadcasts.audience_of(draft)
+    label = html.escape(await _label(context, audience))
+    await query.edit_message_text(context.t("siaran.audience_prompt") + "\n" + label, parse_mode=ParseMode.HTML)
+    chat_id = update.effective_chat.id
+    try:
+        await _send_content(context, chat_id, draft)
+    except BadRequest as exc:  # Telegram refuses the formatting: say why, let him fix it
+        await context.bot.send_message(chat_id, context.t("siaran.bad_format", reason=exc.message))
+        return COMPOSE
+    size = await broadcasts.size(context.session, draft, context.identity)
+    change = [_button(context.t("siaran.change_audience"), f"sia:aud:{draft.id}"),
+              _button(context.t("siaran.cancel_button"), f"sia:x:{draft.id}")]
+    if size.recipients == 0:
+        text = context.t("siaran.preview_none", audience=label, coops=size.cooperatives)
+        keyboard = [change]
+    else:
+        text = context.t("siaran.preview", audience=label, coops=size.cooperatives,
+                         reached=size.reached_cooperatives, recipients=size.recipients)
+        keyboard = [[_button(context.t("siaran.send_button", recipients=size.recipients), f"sia:go:{draft.id}")],
+                    change]
+    await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
+                                   reply_markup=InlineKeyboardMarkup(keyboard))
+    return AUDIENCE
+
+
+@serves(STAFF)
+async def send(update: Update, context: KopContext) -> object:
+    """Kirim: queue the broadcast; this message becomes the progress message."""
+    draft = await _draft(update, context)
+    if draft is None:
+        return None
+    query = update.callback_query
+    if broadcasts.audience_of(draft) is None:
+        await query.answer(context.t("access.stale_button"), show_alert=True)
+        return AUDIENCE
+    total = await broadcasts.send(context.session, draft, identity=context.identity,
+                                  language=context.lang, now=utcnow())
+    if total == 0:
+        await query.answer(context.t("siaran.no_recipients"), show_alert=True)
+        return AUDIENCE
+    await query.answer()
+    await query.edit_message_text(
+        context.t("siaran.progress", id=draft.id, sent=0, total=total, failed=0, blocked=0)
+    )
+    # Committed with the outbox rows, so the reporter always finds the message to edit.
+    draft.progress_message_id = query.message.message_id
+    return ConversationHandler.END
+
+
+@serves(STAFF)
+async def cancel(update: Update, context: KopContext) -> object:
+    """Batal: drop the draft."""
+    draft = await _draft(update, context)
+    if draft is None:
+        return None
+    broadcasts.cancel(draft)
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_text(context.t("siaran.cancelled"))
+    return ConversationHandler.END
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Install /siaran and its buttons."""
+    buttons = [
+        CallbackQueryHandler(choose_audience, pattern=r"^sia:all:\d+$"),
+        CallbackQueryHandler(kecamatan_page, pattern=r"^sia:kp:\d+:\d+$"),
+        CallbackQueryHandler(choose_audience, pattern=r"^sia:k:\d+:\d+$"),
+        CallbackQueryHandler(choose_audience, pattern=r"^sia:s:\d+:(aktif|tidak_aktif)$"),
+        CallbackQueryHandler(type_menu, pattern=r"^sia:tm:\d+$"),
+        CallbackQueryHandler(choose_audience, pattern=r"^sia:t:\d+:[a-z_]+$"),
+        CallbackQueryHandler(pick_cooperatives, pattern=r"^sia:c:\d+$"),
+        CallbackQueryHandler(toggle_cooperative, pattern=r"^sia:ct:\d+:\d+$"),
+        CallbackQueryHandler(cooperatives_done, pattern=r"^sia:cd:\d+$"),
+        CallbackQueryHandler(back_to_audience, pattern=r"^sia:aud:\d+$"),
+        CallbackQueryHandler(send, pattern=r"^sia:go:\d+$"),
+        CallbackQueryHandler(cancel, pattern=r"^sia:x:\d+$"),
+    ]
+    typed = MessageHandler(filters.TEXT & ~filters.COMMAND, compose_text)
+    app.add_handler(
+        conversation(
+            "broadcast",
+            # The buttons are entry points too: each names its draft, so it works in any state
+            # (and after a restart), and returns the state it leads to.
+            entry_points=[CommandHandler(commands.BROADCAST.names, start), *buttons],
+            states={
+                COMPOSE: [typed, MessageHandler(filters.PHOTO | filters.Document.ALL, compose_media)],
+                AUDIENCE: [typed, MessageHandler(filters.PHOTO | filters.Document.ALL, compose_media)],
+                PICK: [MessageHandler(filters.TEXT & ~filters.COMMAND, search_cooperatives)],
+            },
+        )
+    )
