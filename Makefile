@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: setup demo run test test-sqlite test-postgres bench check clean
+.PHONY: setup demo run test test-sqlite test-postgres bench check lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ test-postgres: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/echo_baseline.py
+	$(PY) bench/import_coops.py --scaling
+	$(PY) bench/report_flow.py
+	$(PY) bench/broadcast.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check --select F,E9,B bot handlers storage tests bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache kopdesk.db kopdesk.db-wal kopdesk.db-shm

@@ -17,7 +17,7 @@ from bot.runtime import Runtime
 from bot.sandbox import Sandbox, SandboxClient
 from bot.settings import Settings
 from storage.db import Database
-from storage.models import Cooperative, CoopForm, CoopStatus, CoopType, Kecamatan, Person
+from storage.models import Cooperative, CoopForm, CoopStatus, CoopType, Person
 from storage.models_delivery import OutboxMessage, OutboxState
 from storage.repositories import registry
 
@@ -123,6 +123,3 @@ def max_in_window(times: list[float], window: float) -> int:
             start += 1
         best = max(best, end - start + 1)
     return best
-
-
-__all__ = ["Kecamatan"]

@@ -12,7 +12,7 @@ from bot.sandbox import SandboxClient
 from bot.seed import seed_demo
 from bot.services.coop_status import last_closed_fiscal_year
 from storage.db import Database
-from storage.models import AnnualReportRecord, Cooperative, ManagerPosition, Person, ReportDraft
+from storage.models import AnnualReportRecord, Cooperative, ManagerPosition, ReportDraft
 from storage.repositories import people, registry
 from storage.types import utcnow
 from tests.conftest import OFFICERS_CHAT
@@ -135,7 +135,7 @@ async def test_complete_report_with_mistakes_back_skip_cancel_and_kill(
     years = await chat.say("/laporan")
     question = await chat.press(years, f"rp:year:{coop.id}:{YEAR}")
     assert t("id", "report.q.rat_held", year=YEAR) in question["text"]
-    question = await chat.press(question, data_of(question, f"rp:yn:"))  # Ya
+    question = await chat.press(question, data_of(question, "rp:yn:"))  # Ya
     # A date that does not exist, then text that is no date: the reason and the same question.
     wrong = await chat.say("31/02/2026")
     assert wrong["text"].startswith("⚠️") and t("id", "report.q.rat_date", year=YEAR, next_year=YEAR + 1) in wrong["text"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
 
 from bot.i18n import t
 from bot.runtime import Runtime

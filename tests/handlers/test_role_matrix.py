@@ -17,7 +17,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Conv
 
 from bot.i18n import t
 from bot.runtime import Runtime
-from bot.services.roles import ALL_ROLES, Role
+from bot.services.roles import Role
 from handlers.access import declared_roles
 from storage.models import AuditEntry, Cooperative, CoopForm, CoopType, Kecamatan, OfficerRole
 from storage.repositories import people, registry
