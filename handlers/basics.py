@@ -135,10 +135,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(
         conversation(
             "language",
-            entry_points=[
-                CommandHandler(commands.LANGUAGE.names, ask_language),
-                MessageHandler(menu.button_filter(language_button), ask_language),
-            ],
+            command=commands.LANGUAGE,
+            button=language_button,
             states={
                 CHOOSING_LANGUAGE: [
                     CallbackQueryHandler(pressed_language, pattern=r"^lang:"),

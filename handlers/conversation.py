@@ -14,6 +14,7 @@ from bot import commands
 from bot.services.roles import ALL_ROLES
 from bot.tg.context import KopContext
 from handlers.access import serves
+from handlers.menu import MenuItem, button_filter
 
 
 @serves(ALL_ROLES)
@@ -34,11 +35,23 @@ async def need_text(update: Update, context: KopContext) -> None:
 def conversation(
     name: str,
     *,
-    entry_points: Sequence[BaseHandler[Any, Any, Any]],
+    entry_points: Sequence[BaseHandler[Any, Any, Any]] = (),
     states: dict[object, list[BaseHandler[Any, Any, Any]]],
     fallbacks: Sequence[BaseHandler[Any, Any, Any]] = (),
+    command: commands.CommandSpec | None = None,
+    button: MenuItem | None = None,
 ) -> ConversationHandler[Any]:
-    """A persistent conversation keyed by chat and user, with /batal and non-text fallbacks."""
+    """A persistent conversation keyed by chat and user, with /batal and non-text fallbacks.
+
+    `command` and `button` (a main-menu item) become entry points calling the button's callback,
+    ahead of `entry_points`.
+    """
+    starts: list[BaseHandler[Any, Any, Any]] = []
+    if button is not None:
+        if command is not None:
+            starts.append(CommandHandler(command.names, button.callback))
+        starts.append(MessageHandler(button_filter(button), button.callback))
+    entry_points = [*starts, *entry_points]
     common = [
         CommandHandler(commands.CANCEL.names, cancel_conversation),
         MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, need_text),

@@ -279,10 +279,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(
         conversation(
             "register",
-            entry_points=[
-                CommandHandler(commands.REGISTER.names, start_register),
-                MessageHandler(menu.button_filter(register_button), start_register),
-            ],
+            command=commands.REGISTER,
+            button=register_button,
             states={
                 ASK_CODE: [
                     CallbackQueryHandler(no_code, pattern=r"^reg:nocode$"),

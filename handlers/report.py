@@ -376,9 +376,9 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(
         conversation(
             "report",
+            command=commands.REPORT,
+            button=button,
             entry_points=[
-                CommandHandler(commands.REPORT.names, start_report),
-                MessageHandler(menu.button_filter(button), start_report),
                 # A report button works even after /batal or a lost state: the draft is in the
                 # database, so pressing it (re-)enters the conversation where the draft stands.
                 CallbackQueryHandler(pressed, pattern=r"^rp:[a-z]+:\d+(:[a-z0-9_]+)?$"),
