@@ -1,25 +1,37 @@
-"""Notices to the officers' chat that must never undo the work they report on."""
+"""Notices to the officers' chat, sent through the outbox (the delivery engine).
+
+They are queued in the update's own transaction, so a notice exists exactly when the work it
+reports on committed, and no handler waits inside its transaction for Telegram's group limit
+(20 messages a minute): a burst of submissions must not hold the database for the others.
+"""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from telegram.error import TelegramError
-
+from bot.delivery.outbox import Content, enqueue
 from bot.tg.context import KopContext
 
-_LOG = logging.getLogger(__name__)
+NOTICE_SOURCE = "officer_notice"
 
 
-async def tell_officers(context: KopContext, text: str, **kwargs: Any) -> bool:
-    """Send a notice to OFFICERS_CHAT_ID; a failure is logged (and in the outbound log), not raised."""
-    chat_id = context.runtime.settings.officers_chat_id
+def officers_chat(context: KopContext) -> int | None:
+    """Where officers' notices go: OFFICERS_CHAT_ID, else the first admin's private chat."""
+    settings = context.runtime.settings
+    return settings.officers_chat_id or (settings.admin_ids[0] if settings.admin_ids else None)
+
+
+async def tell_officers(
+    context: KopContext, text: str, *, buttons: list[list[dict[str, Any]]] | None = None
+) -> bool:
+    """Queue an HTML notice (optionally with inline buttons) for the officers; False if nowhere to send."""
+    chat_id = officers_chat(context)
     if chat_id is None:
         return False
-    try:
-        await context.bot.send_message(chat_id, text, **kwargs)
-    except TelegramError as exc:
-        _LOG.warning("could not notify the officers' chat %s: %s", chat_id, exc)
-        return False
+    await enqueue(
+        context.session,
+        Content(text=text, parse_mode="HTML", buttons=buttons),
+        [chat_id],
+        source=(NOTICE_SOURCE, context.runtime.settings.officers_chat_id),
+    )
     return True

@@ -24,6 +24,7 @@ from bot.tg.context import KopContext
 from handlers import menu
 from handlers.access import serves
 from handlers.conversation import conversation
+from handlers.notify import officers_chat, tell_officers
 from storage.models import Cooperative, ManagerPosition
 from storage.repositories import coop_browse, people, registry
 from storage.types import utcnow
@@ -204,6 +205,9 @@ async def pick_position(update: Update, context: KopContext) -> object:
         await query.answer(context.t("access.stale_button"), show_alert=True)
         return POSITION
     await query.answer()
+    if officers_chat(context) is None:
+        await query.edit_message_text(context.t("register.no_officers"))
+        return ConversationHandler.END
     user = update.effective_user
     request, new = await registration.request_approval(
         context.session, telegram_id=user.id, cooperative=coop, position=ManagerPosition(position_text)
@@ -212,23 +216,16 @@ async def pick_position(update: Update, context: KopContext) -> object:
     if not new:
         await query.edit_message_text(context.t("register.already_pending", coop=title))
         return ConversationHandler.END
-    settings = context.runtime.settings
-    officers_chat = settings.officers_chat_id or (settings.admin_ids[0] if settings.admin_ids else None)
-    if officers_chat is None:
-        await query.edit_message_text(context.t("register.no_officers"))
-        return ConversationHandler.END
-    lang = settings.default_language
+    lang = context.runtime.settings.default_language
     who = html.escape(user.full_name) + (f" (@{user.username})" if user.username else "") + f", id {user.id}"
-    sent = await context.bot.send_message(
-        officers_chat,
+    await tell_officers(
+        context,
         t(lang, "approval.request", who=who, coop=html.escape(title), position=t(lang, f"position.{position_text}")),
-        parse_mode=ParseMode.HTML,
-        reply_markup=InlineKeyboardMarkup([[
-            InlineKeyboardButton(t(lang, "approval.approve"), callback_data=f"apr:ok:{request.id}"),
-            InlineKeyboardButton(t(lang, "approval.reject"), callback_data=f"apr:no:{request.id}"),
-        ]]),
+        buttons=[[
+            {"text": t(lang, "approval.approve"), "callback_data": f"apr:ok:{request.id}"},
+            {"text": t(lang, "approval.reject"), "callback_data": f"apr:no:{request.id}"},
+        ]],
     )
-    request.officers_message_id = sent.message_id
     await query.edit_message_text(context.t("register.requested", coop=title))
     return ConversationHandler.END
 

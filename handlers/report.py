@@ -329,7 +329,6 @@ async def _submit(update: Update, context: KopContext, draft: ReportDraft) -> ob
         t(lang, "report.officers_notice", year=done.record.fiscal_year, coop=html.escape(coop.name),
           revision=done.record.revision, who=html.escape(update.effective_user.full_name),
           status=t(lang, f"status.{done.status.name.lower()}")),
-        parse_mode=ParseMode.HTML,
     )
     return ConversationHandler.END
 

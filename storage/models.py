@@ -336,8 +336,6 @@ class RegistrationRequest(Base):
     )
     decided_by: Mapped[int | None] = mapped_column(BigInteger)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The approval message in the officers' chat, so its buttons can be edited after a decision.
-    officers_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

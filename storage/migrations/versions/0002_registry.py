@@ -123,7 +123,6 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('pending', 'approved', 'rejected', name='requeststatus', native_enum=False, length=16), nullable=False),
     sa.Column('decided_by', sa.BigInteger(), nullable=True),
     sa.Column('decided_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('officers_message_id', sa.BigInteger(), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['cooperative_id'], ['cooperatives.id'], name=op.f('fk_registration_requests_cooperative_id_cooperatives'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_registration_requests'))
