@@ -42,6 +42,7 @@ FLOOD_LIMIT = 10_000  # messages per user per minute: far above the ~20 a bench 
 SEND_RATE = 1000  # as in echo_baseline: measure the bot, not PTB's overall send limiter
 USER_BASE = 7_000_000  # Telegram ids of the virtual managers: USER_BASE + index
 MANAGERS_PER_CLIENT = 50  # one in-flight request per manager; httpx pools 100 connections
+OFFICERS_CHAT = -100500  # with --officers-chat: the officers' supergroup told of every report
 _MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
               "September", "Oktober", "November", "Desember")
 
@@ -464,6 +465,10 @@ def _cpu_seconds(pid: int) -> float | None:
         return None
 
 
+def _delta(before: float | None, after: float | None) -> float | None:
+    return round(after - before, 2) if before is not None and after is not None else None
+
+
 def _log_problems(log: Path) -> dict[str, Any]:
     lines = log.read_text(errors="replace").splitlines() if log.exists() else []
     errors = [line for line in lines if " ERROR " in line or " CRITICAL " in line]
@@ -507,10 +512,14 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         )
         for key in ("OFFICERS_CHAT_ID", "ADMIN_IDS", "ERROR_CHAT_ID", "WEBHOOK_URL"):
             env.pop(key, None)
+        if args.officers_chat:
+            env["OFFICERS_CHAT_ID"] = str(OFFICERS_CHAT)
         bot = Proc([sys.executable, "-m", "bot.cli", "run"], env, workdir / "kopdesk.log")
         n_clients = max(1, -(-args.managers // MANAGERS_PER_CLIENT))
         clients = [SandboxClient(control_url, timeout=args.step_timeout + 30) for _ in range(n_clients)]
         try:
+            if args.officers_chat:
+                await clients[0].register_chat(OFFICERS_CHAT, type="supergroup", title="Petugas")
             await wait_polling(clients[0], 0, bot)
             bot_cpu0, box_cpu0 = _cpu_seconds(bot.popen.pid), _cpu_seconds(sandbox.popen.pid)
 
@@ -533,6 +542,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 failures.append(f"{len(pending)} manager(s) still running at the {args.deadline:g}s deadline")
             completed = sum(1 for task in done if task.result())
             bot_cpu1, box_cpu1 = _cpu_seconds(bot.popen.pid), _cpu_seconds(sandbox.popen.pid)
+            notices = [c for c in await clients[0].calls(method="sendMessage") if c["chat_id"] == OFFICERS_CHAT]
         finally:
             for client in clients:
                 await client.aclose()
@@ -544,7 +554,6 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
     checked = await check_database(db_url, plans, year)
     answers = len(timings.answers)
-    cpu = lambda a, b: round(b - a, 2) if a is not None and b is not None else None  # noqa: E731
     return {
         "benchmark": "report_flow",
         "managers": args.managers,
@@ -571,11 +580,13 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "drafts_left": checked["drafts_left"],
         "unhandled_updates": checked["unhandled_updates"],
         "throttled_updates": checked["throttled_updates"],
-        "cpu_seconds": {"bot": cpu(bot_cpu0, bot_cpu1), "sandbox": cpu(box_cpu0, box_cpu1)},
+        "cpu_seconds": {"bot": _delta(bot_cpu0, bot_cpu1), "sandbox": _delta(box_cpu0, box_cpu1)},
         "bot_log": _log_problems(workdir / "kopdesk.log"),
+        "officer_notices": ({"sent": len(notices), "first_to_last_s": round(notices[-1]["t"] - notices[0]["t"], 1)
+                             if notices else None} if args.officers_chat else None),
         "settings": {"FLOOD_LIMIT_PER_MINUTE": FLOOD_LIMIT, "SEND_RATE": SEND_RATE, "PAID_BROADCASTS": True,
                      "LOG_LEVEL": args.log_level, "closed_loop": True, "step_timeout_s": args.step_timeout,
-                     "deadline_s": args.deadline},
+                     "deadline_s": args.deadline, "OFFICERS_CHAT_ID": OFFICERS_CHAT if args.officers_chat else None},
     }
 
 
@@ -586,6 +597,8 @@ async def main() -> None:
     parser.add_argument("--database-url", default=None, help="an empty scratch database (default: SQLite in a temp dir)")
     parser.add_argument("--step-timeout", type=float, default=60, help="seconds to wait for each reply")
     parser.add_argument("--deadline", type=float, default=900, help="seconds for the whole run")
+    parser.add_argument("--officers-chat", action="store_true",
+                        help=f"set OFFICERS_CHAT_ID={OFFICERS_CHAT} (a sandbox supergroup): every report is announced there")
     parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--keep", type=Path, default=None, help="copy the bot and sandbox logs here")
     args = parser.parse_args()
