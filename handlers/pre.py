@@ -10,7 +10,7 @@ from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 from bot.i18n import pick_language
 from bot.services.roles import resolve_identity
 from bot.tg.context import KopContext
-from storage.repositories import message_log, people
+from storage.repositories import message_log, people, sender
 from storage.types import utcnow
 
 FLOOD_WINDOW = timedelta(minutes=1)
@@ -24,6 +24,7 @@ async def prepare(update: Update, context: KopContext) -> None:
         return
     settings = context.runtime.settings
     session = context.session
+    facts = await sender.load(session, user.id, utcnow() - FLOOD_WINDOW)
     person = await people.seen(
         session,
         telegram_id=user.id,
@@ -31,17 +32,19 @@ async def prepare(update: Update, context: KopContext) -> None:
         last_name=user.last_name,
         username=user.username,
         telegram_language=user.language_code,
+        known=facts.person,
     )
     context.person = person
     context.lang = pick_language(person.language, user.language_code, settings.default_language)
     context.identity = await resolve_identity(
-        session, user.id, person.id, admin_ids=settings.admin_ids
+        session, user.id, admin_ids=settings.admin_ids,
+        officer_role=facts.officer_role, is_manager=facts.is_manager,
     )
 
     if update.callback_query is not None:
         return  # button presses are not messages; the flood limit counts messages
     # The update is already in the log, so it counts itself.
-    recent = await message_log.count_from_user_since(session, user.id, utcnow() - FLOOD_WINDOW)
+    recent = facts.recent_messages
     limit = settings.flood_limit_per_minute
     if recent > limit:
         await message_log.mark_throttled(session, update.update_id)

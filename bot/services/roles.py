@@ -5,10 +5,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ManagerLink, Officer, OfficerRole
+from storage.models import OfficerRole
 from storage.repositories import registry
 
 
@@ -49,25 +48,19 @@ GUEST = Identity(Role.GUEST)
 
 
 async def resolve_identity(
-    session: AsyncSession, telegram_id: int, person_id: int | None, *, admin_ids: list[int]
+    session: AsyncSession,
+    telegram_id: int,
+    *,
+    admin_ids: list[int],
+    officer_role: OfficerRole | None,
+    is_manager: bool,
 ) -> Identity:
-    """The role of a Telegram user, in one query (it runs for every update).
+    """The role of a Telegram user from the facts loaded for his update.
 
     Admins come from ADMIN_IDS or an officer row with the admin role; officers from the
-    officers table (with their kecamatan scope); managers are people linked to a cooperative.
+    officers table (with their kecamatan scope, read here: officers are few); managers are
+    people linked to a cooperative.
     """
-    active_officer = (Officer.telegram_id == telegram_id) & Officer.active.is_(True)
-    row = (
-        await session.execute(
-            select(
-                select(Officer.role).where(active_officer).scalar_subquery(),
-                exists().where(ManagerLink.person_id == person_id)
-                if person_id is not None
-                else select(False).scalar_subquery(),
-            )
-        )
-    ).one()
-    officer_role, is_manager = row
     if telegram_id in admin_ids or officer_role == OfficerRole.ADMIN:
         return Identity(Role.ADMIN)
     if officer_role is not None:

@@ -17,3 +17,4 @@ def insert_for(session: AsyncSession, model: Any) -> Any:
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     table = getattr(model, "__table__", model)
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+

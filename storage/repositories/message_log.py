@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboundUpdate, OutboundCall
@@ -72,19 +72,6 @@ async def mark_throttled(session: AsyncSession, update_id: int) -> None:
     await session.execute(
         update(InboundUpdate).where(InboundUpdate.update_id == update_id).values(throttled=True)
     )
-
-
-async def count_from_user_since(session: AsyncSession, user_id: int, since: datetime) -> int:
-    """How many messages this user sent since `since` (the flood limit's window).
-
-    Button presses do not count: ticking options of a multi-select is normal, fast use.
-    """
-    stmt = select(func.count()).where(
-        InboundUpdate.user_id == user_id,
-        InboundUpdate.received_at >= since,
-        InboundUpdate.kind != "callback",
-    )
-    return int((await session.execute(stmt)).scalar_one())
 
 
 async def unfinished_since(session: AsyncSession, since: datetime) -> list[dict[str, Any]]:

@@ -29,11 +29,13 @@ async def seen(
     last_name: str | None,
     username: str | None,
     telegram_language: str | None,
+    known: Person | None = None,
 ) -> Person:
     """Create or refresh the person behind an update and return it.
 
     Runs for every update, so it writes only when something changed or `last_seen_at` is
     older than SEEN_RESOLUTION: a read is much cheaper than a write on every message.
+    `known` is the person if the caller loaded him already (see `storage.repositories.sender`).
     """
     now = utcnow()
     values = {
@@ -42,7 +44,7 @@ async def seen(
         "username": username,
         "telegram_language": telegram_language,
     }
-    person = await get_by_telegram_id(session, telegram_id)
+    person = known or await get_by_telegram_id(session, telegram_id)
     if person is None:
         stmt = (
             insert_for(session, Person)
