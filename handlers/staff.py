@@ -21,6 +21,7 @@ from bot.services.roles import ADMINS, STAFF, Role
 from bot.tg.command_lists import set_commands_for
 from bot.tg.context import KopContext
 from handlers.access import serves
+from handlers.output import send_long
 from storage.models import Cooperative, CoopStatus, OfficerRole, StatusSource
 from storage.repositories import coop_browse, registry
 from storage.repositories import reports as reports_repo
@@ -173,7 +174,8 @@ async def find_coop(update: Update, context: KopContext) -> None:
     """/koperasi <query>: find a cooperative in the officer's scope and show its profile."""
     coop = await _find(update, context, "registry.usage", "kop")
     if coop is not None:
-        await update.effective_message.reply_text(await coop_profile(context, coop), parse_mode=ParseMode.HTML)
+        await send_long(context.bot, update.effective_chat.id, await coop_profile(context, coop),
+                        parse_mode=ParseMode.HTML)
 
 
 @serves(STAFF)
@@ -181,9 +183,8 @@ async def coop_pressed(update: Update, context: KopContext) -> None:
     """A cooperative picked from /koperasi's matches."""
     coop = await _pressed(update, context)
     if coop is not None:
-        await context.bot.send_message(
-            update.effective_chat.id, await coop_profile(context, coop), parse_mode=ParseMode.HTML
-        )
+        await send_long(context.bot, update.effective_chat.id, await coop_profile(context, coop),
+                        parse_mode=ParseMode.HTML)
 
 
 @serves(ADMINS)
@@ -226,7 +227,7 @@ async def officers(update: Update, context: KopContext) -> None:
         scope = ", ".join(view.kecamatan) or context.t("officers.all_kecamatan")
         lines.append(f"• {html.escape(view.name)} ({view.telegram_id}, {view.role}) — {html.escape(scope)}")
     lines.append(context.t("officers.usage"))
-    await update.effective_message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+    await send_long(context.bot, update.effective_chat.id, "\n".join(lines), parse_mode=ParseMode.HTML)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

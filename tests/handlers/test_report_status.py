@@ -114,3 +114,16 @@ async def test_status_command_respects_scope_and_usage(runtime: Runtime) -> None
         assert bot.request.texts(ADMIN_ID)[-1] == t("id", "status_cmd.usage")
         await bot.feed(message_update(bot.app.bot, MANAGER, "/status BH-77/2001 aktif bagus"))
         assert bot.request.texts(MANAGER)[-1] == t("id", "access.officer_only")
+
+
+async def test_long_officer_list_is_split(runtime: Runtime) -> None:
+    """/petugas with 150 officers: several messages, each within Telegram's limit, none lost."""
+    async with runtime.db.session() as session:
+        for i in range(150):
+            await registry.add_officer(session, telegram_id=50_000 + i, name=f"Petugas Dinas Nomor {i:03d} " + "x" * 20)
+    async with running_bot(runtime) as bot:
+        await bot.feed(message_update(bot.app.bot, ADMIN_ID, "/petugas"))
+        texts = bot.request.texts(ADMIN_ID)
+    assert len(texts) > 1 and all(len(text) <= 4096 for text in texts)
+    joined = "\n".join(texts)
+    assert all(f"Nomor {i:03d}" in joined for i in range(150))
