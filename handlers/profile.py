@@ -15,7 +15,7 @@ from bot.tg.context import KopContext
 from handlers import menu
 from handlers.access import serves
 from handlers.registration import position_buttons
-from handlers.staff import report_lines
+from handlers.coop_views import report_lines
 from storage.models import ManagerPosition
 from storage.repositories import coop_browse, registry
 

@@ -14,17 +14,16 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import commands
 from bot.formatting import local_datetime
-from bot.services.parsing import format_yes_no
 from bot.services import registration
 from bot.services.audit import audit
 from bot.services.roles import ADMINS, STAFF, Role
 from bot.tg.command_lists import set_commands_for
 from bot.tg.context import KopContext
 from handlers.access import serves
+from handlers.coop_views import report_lines
 from handlers.output import send_long
 from storage.models import Cooperative, CoopStatus, OfficerRole, StatusSource
 from storage.repositories import coop_browse, registry
-from storage.repositories import reports as reports_repo
 from storage.types import utcnow
 
 MAX_MATCHES = 8
@@ -119,27 +118,6 @@ async def coop_profile(context: KopContext, coop: Cooperative) -> str:
     lines += await report_lines(context, coop.id, every_revision=True)
     lines.append(context.t("status_cmd.hint", number=html.escape(coop.registration_number)))
     return "\n".join(lines)
-
-
-async def report_lines(context: KopContext, coop_id: int, *, every_revision: bool) -> list[str]:
-    """'Reports by year' for a profile: each year's newest revision (officers: every revision)."""
-    records = await reports_repo.reports_of(context.session, coop_id)
-    if not records:
-        return [context.t("profile.no_reports")]
-    lines = [context.t("profile.reports")]
-    seen_years: set[int] = set()
-    tz = context.runtime.settings.tz
-    for record in records:
-        if record.fiscal_year in seen_years and not every_revision:
-            continue
-        seen_years.add(record.fiscal_year)
-        lines.append(context.t(
-            "profile.report_line", year=record.fiscal_year, revision=record.revision,
-            sent=local_datetime(record.submitted_at, context.lang, tz),
-            rat=format_yes_no(record.rat_held, context.lang),
-            operating=format_yes_no(record.still_operating, context.lang),
-        ))
-    return lines
 
 
 _STATUS_WORDS = {s.value.replace(" ", "_"): s for s in CoopStatus} | {s.value: s for s in CoopStatus}
