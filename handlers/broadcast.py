@@ -9,12 +9,21 @@ message through the reporter in `handlers.broadcast_report`.
 
 from __future__ import annotations
 
+import functools
 import html
+from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import commands
 from bot.delivery.outbox import CAPTION_LIMIT, TEXT_LIMIT
@@ -133,13 +142,24 @@ def _audience_menu(context: KopContext, draft_id: int) -> InlineKeyboardMarkup:
     ])
 
 
-async def _draft(update: Update, context: KopContext) -> Broadcast | None:
-    """The draft the pressed button names, if it is still this officer's draft."""
-    query = update.callback_query
-    draft = await broadcasts.draft_for(context.session, int(query.data.split(":")[2]), update.effective_user.id)
-    if draft is None:
-        await query.answer(context.t("access.stale_button"), show_alert=True)
-    return draft
+DraftButton = Callable[[Update, KopContext, Broadcast], Awaitable[object]]
+
+
+def _on_draft(callback: DraftButton) -> Callable[[Update, KopContext], Awaitable[object]]:
+    """Give a button callback the draft its data names; a stale or foreign draft changes nothing."""
+
+    @functools.wraps(callback)
+    async def with_draft(update: Update, context: KopContext) -> object:
+        query = update.callback_query
+        draft = await broadcasts.draft_for(
+            context.session, int(query.data.split(":")[2]), update.effective_user.id
+        )
+        if draft is None:
+            await query.answer(context.t("access.stale_button"), show_alert=True)
+            return None
+        return await callback(update, context, draft)
+
+    return with_draft
 
 
 async def _label(context: KopContext, audience: Audience) -> str:
@@ -157,11 +177,9 @@ async def _label(context: KopContext, audience: Audience) -> str:
 
 
 @serves(STAFF)
-async def back_to_audience(update: Update, context: KopContext) -> object:
+@_on_draft
+async def back_to_audience(update: Update, context: KopContext, draft: Broadcast) -> object:
     """'Change recipients': the audience menu again."""
-    draft = await _draft(update, context)
-    if draft is None:
-        return None
     await update.callback_query.answer()
     await update.callback_query.edit_message_text(
         context.t("siaran.audience_prompt"), reply_markup=_audience_menu(context, draft.id)
@@ -170,11 +188,9 @@ async def back_to_audience(update: Update, context: KopContext) -> object:
 
 
 @serves(STAFF)
-async def kecamatan_page(update: Update, context: KopContext) -> object:
+@_on_draft
+async def kecamatan_page(update: Update, context: KopContext, draft: Broadcast) -> object:
     """A page of the kecamatan in the officer's scope."""
-    draft = await _draft(update, context)
-    if draft is None:
-        return None
     page = max(int(update.callback_query.data.split(":")[3]), 0)
     rows, total = await audience_repo.kecamatan_page(context.session, context.identity.scope_list, page, PAGE)
     buttons = [_button(k.name, f"sia:k:{draft.id}:{k.id}") for k in rows]
@@ -193,11 +209,9 @@ async def kecamatan_page(update: Update, context: KopContext) -> object:
 
 
 @serves(STAFF)
-async def type_menu(update: Update, context: KopContext) -> object:
+@_on_draft
+async def type_menu(update: Update, context: KopContext, draft: Broadcast) -> object:
     """The types of cooperative to choose from."""
-    draft = await _draft(update, context)
-    if draft is None:
-        return None
     keyboard = [[_button(context.t(f"siaran.type_{t.name.lower()}"), f"sia:t:{draft.id}:{t.name.lower()}")]
                 for t in CoopType]
     keyboard.append([_button(context.t("nav.back"), f"sia:aud:{draft.id}")])
@@ -209,11 +223,9 @@ async def type_menu(update: Update, context: KopContext) -> object:
 
 
 @serves(STAFF)
-async def choose_audience(update: Update, context: KopContext) -> object:
+@_on_draft
+async def choose_audience(update: Update, context: KopContext, draft: Broadcast) -> object:
     """All, a kecamatan, a status or a type chosen: show the preview."""
-    draft = await _draft(update, context)
-    if draft is None:
-        return None
     parts = update.callback_query.data.split(":")
     action = parts[1]
     if action == "all":
@@ -248,11 +260,9 @@ def _pick_keyboard(context: KopContext, draft: Broadcast, shown: list[tuple[int,
 
 
 @serves(STAFF)
-async def pick_cooperatives(update: Update, context: KopContext) -> object:
+@_on_draft
+async def pick_cooperatives(update: Update, context: KopContext, draft: Broadcast) -> object:
     """'Choose cooperatives': ask for a name to search."""
-    draft = await _draft(update, context)
-    if draft is None:
-        return None
     await update.callback_query.answer()
     await update.callback_query.edit_message_text(
         context.t("siaran.pick_coops"), reply_markup=_pick_keyboard(context, draft, [])
@@ -281,11 +291,9 @@ async def search_cooperatives(update: Update, context: KopContext) -> object:
 
 
 @serves(STAFF)
-async def toggle_cooperative(update: Update, context: KopContext) -> object:
+@_on_draft
+async def toggle_cooperative(update: Update, context: KopContext, draft: Broadcast) -> object:
     """Tick or untick one cooperative of the search results."""
-    draft = await _draft(update, context)
-    if draft is None:
-        return None
     query = update.callback_query
     if not await broadcasts.toggle_cooperative(context.session, draft, int(query.data.split(":")[3]), context.identity):
         await query.answer(context.t("siaran.coops_too_many", limit=broadcasts.MAX_CHOSEN), show_alert=True)
@@ -301,11 +309,9 @@ async def toggle_cooperative(update: Update, context: KopContext) -> object:
 
 
 @serves(STAFF)
-async def cooperatives_done(update: Update, context: KopContext) -> object:
+@_on_draft
+async def cooperatives_done(update: Update, context: KopContext, draft: Broadcast) -> object:
     """'Done': preview for the chosen cooperatives."""
-    draft = await _draft(update, context)
-    if draft is None:
-        return None
     if not broadcasts.chosen_ids(draft):
         await update.callback_query.answer(context.t("siaran.coops_empty"), show_alert=True)
         return PICK
@@ -354,11 +360,9 @@ async def _preview(update: Update, context: KopContext, draft: Broadcast) -> obj
 
 
 @serves(STAFF)
-async def send(update: Update, context: KopContext) -> object:
+@_on_draft
+async def send(update: Update, context: KopContext, draft: Broadcast) -> object:
     """Kirim: queue the broadcast; this message becomes the progress message."""
-    draft = await _draft(update, context)
-    if draft is None:
-        return None
     query = update.callback_query
     if broadcasts.audience_of(draft) is None:
         await query.answer(context.t("access.stale_button"), show_alert=True)
@@ -378,11 +382,9 @@ async def send(update: Update, context: KopContext) -> object:
 
 
 @serves(STAFF)
-async def cancel(update: Update, context: KopContext) -> object:
+@_on_draft
+async def cancel(update: Update, context: KopContext, draft: Broadcast) -> object:
     """Batal: drop the draft."""
-    draft = await _draft(update, context)
-    if draft is None:
-        return None
     broadcasts.cancel(draft)
     await update.callback_query.answer()
     await update.callback_query.edit_message_text(context.t("siaran.cancelled"))

@@ -14,8 +14,8 @@ from telegram import Bot, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
-from bot.delivery.engine import BatchReport
 from bot.delivery.outbox import reasons
+from bot.delivery.reports import BatchReport
 from bot.i18n import t
 from bot.services import broadcasts
 from storage.db import Database

@@ -9,7 +9,7 @@ again (SQLite's single process). So nothing is lost, and a message goes out twic
 process died between Telegram accepting it and the journal writing the result.
 
 The engine knows nothing of broadcasts: a feature registers a reporter for its source kind,
-called (at most every REPORT_INTERVAL, by one worker) with the batch's progress, and once
+called (see `bot.delivery.reports`: at most every two seconds, by one worker) with the batch's progress, and once
 more when every row is final.
 """
 
@@ -18,19 +18,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery.journal import Journal
 from bot.delivery.limits import GateClosed, RateGate
-from bot.delivery.outbox import Progress
+from bot.delivery.reports import Reporter, ReportLoop, retry_seconds
 from storage.db import Database
 from storage.models_delivery import OutboxState
 from storage.repositories import outbox as repo
@@ -39,23 +36,8 @@ from storage.types import utcnow
 
 _LOG = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 10.0  # at shutdown, how long sends already on the wire may take
-
-
-@dataclass(frozen=True)
-class BatchReport:
-    """What a reporter is told: the batch, its source, its progress, and whether it is final."""
-
-    batch_id: int
-    source_kind: str
-    source_id: str | None
-    created_by: int | None
-    progress: Progress
-    final: bool
-    # Await `pace(chat_id)` before each Bot API call: the reporter's calls count too.
-    pace: Callable[[int | None], Awaitable[None]]
-
-
-Reporter = Callable[[Bot, Database, BatchReport], Awaitable[None]]
+# Added to the report interval: the reporter's own pacing may delay one of its calls a little.
+REPORT_SLACK = 0.25
 
 
 @dataclass(frozen=True)
@@ -95,14 +77,6 @@ class _Payload:
     markup: InlineKeyboardMarkup | None
 
 
-def _seconds(exc: RetryAfter) -> float:
-    # PTB 22 warns that retry_after becomes a timedelta; accept both, without the warning.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
 class DeliveryEngine:
     """One delivery worker. `run()` until `stop()`."""
 
@@ -121,7 +95,6 @@ class DeliveryEngine:
         self.journal = journal or Journal(db, config.worker_id)
         self.gate = RateGate(config.send_rate, chat_interval=config.chat_interval,
                              group_rate=config.group_rate)
-        self._reporters = dict(reporters or {})
         self._queue: asyncio.Queue[ClaimedRow] = asyncio.Queue()
         self._backlog = 0  # claimed rows not yet sent
         self._in_flight = 0  # sends on the wire
@@ -129,8 +102,8 @@ class DeliveryEngine:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._payloads: dict[int, _Payload] = {}
-        self._reported: dict[int, Progress] = {}
-        self._report_failures: dict[int, int] = {}
+        self._reports = ReportLoop(db, bot, self.gate, reporters or {},
+                                   config.report_interval + REPORT_SLACK)
         self.ready = asyncio.Event()
         self.sent = 0
 
@@ -174,22 +147,25 @@ class DeliveryEngine:
         while True:
             try:
                 await self.bot.initialize()
+                async with self.db.session() as session:
+                    if self.config.release_own_on_start:
+                        released = await repo.release_claims(session, worker_id=self.config.worker_id)
+                        if released:
+                            _LOG.warning("%d row(s) left in sending by a previous run returned "
+                                         "to pending", released)
+                await self._heartbeat()
                 break
-            except Exception as exc:  # Telegram unreachable at start: keep trying
-                _LOG.warning("delivery worker cannot reach the Bot API (%s); retrying", exc)
+            except Exception as exc:  # Telegram or the database unreachable at start: keep trying
+                _LOG.warning("delivery worker cannot start (%s); retrying", exc)
                 if not await self._pause(delay):
                     return False
                 delay = min(delay * 2, 30.0)
-        async with self.db.session() as session:
-            if self.config.release_own_on_start:
-                released = await repo.release_claims(session, worker_id=self.config.worker_id)
-                if released:
-                    _LOG.warning("%d row(s) left in sending by a previous run returned to pending",
-                                 released)
-        live = await self._heartbeat()
-        if live > 1:
-            # Let the other workers see us and lower their share before we start sending.
-            return await self._pause(self.config.heartbeat_interval * 1.5)
+        if not self.db.is_sqlite:
+            # Several workers may share the outbox: let the others see us and lower their
+            # share of SEND_RATE before we send, then count again (two may start together).
+            if not await self._pause(self.config.heartbeat_interval * 1.5):
+                return False
+            await self._heartbeat()
         return True
 
     async def _shutdown(self, senders: list[asyncio.Task[None]], helpers: list[asyncio.Task[None]],
@@ -290,7 +266,7 @@ class DeliveryEngine:
             try:
                 message = await self._send(row.chat_id, payload)
             except RetryAfter as exc:
-                seconds = _seconds(exc)
+                seconds = retry_seconds(exc)
                 _LOG.warning("429 from Telegram: all sending paused for %.0fs", seconds)
                 self.gate.pause(seconds)
                 continue  # the same row again after the pause; a 429 is no failed attempt
@@ -363,59 +339,10 @@ class DeliveryEngine:
                     if expired:
                         _LOG.warning("%d row(s) of a dead worker returned to pending", expired)
                         self.wake()
-                await self._report_tick()
+                await self._reports.tick()
             except GateClosed:
                 return
             except Exception:
                 _LOG.exception("delivery housekeeping failed")
             if not await self._pause(min(0.5, self.config.report_interval / 2)):
                 return
-
-    async def _report_tick(self) -> None:
-        async with self.db.session() as session:
-            batches = await repo.open_batches(session)
-            states = [(b, await repo.state_counts(session, b.id)) for b in batches]
-        for batch, counts in states:
-            progress = Progress(total=batch.total, **{s.value: counts.get(s.value, 0) for s in OutboxState})
-            reporter = self._reporters.get(batch.source_kind)
-            if not progress.done and self._reported.get(batch.id) == progress:
-                continue
-            if reporter is None:
-                if progress.done:
-                    await self._complete(batch.id)
-                continue
-            async with self.db.session() as session:
-                mine = await repo.take_report_slot(
-                    session, batch.id, utcnow(), timedelta(seconds=self.config.report_interval))
-            if not mine:
-                continue
-            report = BatchReport(batch.id, batch.source_kind, batch.source_id, batch.created_by,
-                                 progress, progress.done, self.gate.wait)
-            try:
-                await reporter(self.bot, self.db, report)
-            except RetryAfter as exc:
-                self.gate.pause(_seconds(exc))
-                continue
-            except GateClosed:
-                raise
-            except Exception:
-                _LOG.exception("reporter for %s batch %s failed", batch.source_kind, batch.id)
-                failures = self._report_failures[batch.id] = self._report_failures.get(batch.id, 0) + 1
-                if progress.done and failures >= 3:
-                    await self._complete(batch.id)  # the results stay in the outbox regardless
-                continue
-            self._reported[batch.id] = progress
-            if progress.done:
-                await self._complete(batch.id)
-
-    async def _complete(self, batch_id: int) -> None:
-        async with self.db.session() as session:
-            await repo.complete_batch(session, batch_id, utcnow())
-        self._reported.pop(batch_id, None)
-        self._report_failures.pop(batch_id, None)
-
-
-def describe(config: EngineConfig) -> dict[str, Any]:
-    """The configuration as plain values (for logs and the benchmark)."""
-    return {"worker_id": config.worker_id, "send_rate": config.send_rate, "lease": config.lease,
-            "senders": config.senders, "claim_size": config.claim_size}

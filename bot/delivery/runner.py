@@ -15,9 +15,10 @@ from typing import Any
 
 from telegram import Bot
 
-from bot.delivery.engine import DeliveryEngine, EngineConfig, Reporter
+from bot.delivery.engine import DeliveryEngine, EngineConfig
 from bot.delivery.http import AiohttpRequest
 from bot.delivery.journal import Journal, JournalLog
+from bot.delivery.reports import Reporter
 from bot.runtime import Runtime
 from bot.tg.request import LoggedRequest
 from storage.db import Database

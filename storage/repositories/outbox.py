@@ -124,9 +124,11 @@ async def claim(
 ) -> list[ClaimedRow]:
     """Move up to `limit` due pending rows to `sending` for this worker, oldest first.
 
-    On PostgreSQL (`skip_locked`) the candidates are locked with FOR UPDATE SKIP LOCKED, so two
-    workers claiming at once take disjoint rows. SQLite has one writer at a time: the UPDATE
-    with its subquery runs whole inside the write lock, and `state = 'pending'` is checked again.
+    On PostgreSQL (`skip_locked`) the candidates are locked with FOR UPDATE SKIP LOCKED in a
+    materialized CTE, so two workers claiming at once take disjoint rows. (Not `id IN
+    (subquery)`: PostgreSQL may run that subquery again for each row it updates, and every run
+    skips the rows the previous one locked — a claim of 10 then takes the whole table.) SQLite
+    has one writer at a time: the UPDATE with its subquery runs whole inside the write lock.
     """
     candidates = (
         select(_ROWS.c.id)
@@ -135,10 +137,13 @@ async def claim(
         .limit(limit)
     )
     if skip_locked:
-        candidates = candidates.with_for_update(skip_locked=True)
+        due = candidates.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        chosen = _ROWS.c.id == due.c.id
+    else:
+        chosen = _ROWS.c.id.in_(candidates)
     stmt = (
         update(_ROWS)
-        .where(_ROWS.c.id.in_(candidates), _ROWS.c.state == OutboxState.PENDING.value)
+        .where(chosen, _ROWS.c.state == OutboxState.PENDING.value)
         .values(state=OutboxState.SENDING.value, claimed_by=worker_id, claimed_at=now)
         .returning(_ROWS.c.id, _ROWS.c.batch_id, _ROWS.c.payload_id, _ROWS.c.chat_id,
                    _ROWS.c.person_id, _ROWS.c.attempts)

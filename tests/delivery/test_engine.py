@@ -80,7 +80,7 @@ async def test_blocked_recipient_is_skipped_until_he_writes(
             # A caller that names him anyway gets a blocked row, and no call is made.
             again = await enqueue(session, Content("Kedua"), people, source=("test", 2))
         await wait_until(lambda: batch_done(db, again), what="the second batch")
-    assert [c for c in sends(sandbox) if c["chat_id"] == 6002 and c["seq"] > 0][1:] == []
+    assert len([c for c in sends(sandbox) if c["chat_id"] == 6002]) == 1  # the first 403 only
     assert {r.chat_id: r.state for r in await rows_of(db, again)}[6002] == OutboxState.BLOCKED
 
     async with running_bot(delivery_runtime) as bot:
