@@ -20,12 +20,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.runtime import Runtime
+from bot.sandbox import Sandbox, SandboxClient
 from bot.settings import Settings
 from storage.migrate import upgrade
 from storage.models import Base
 
 ADMIN_ID = 900
 OFFICERS_CHAT = -100500
+TEST_TOKEN = "123456:TEST-TOKEN-abcdefghijklmnop"
 
 
 def _pg_target() -> str | None:
@@ -104,7 +106,7 @@ def settings(database_url: str) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
-        bot_token="123456:TEST-TOKEN-abcdefghijklmnop",
+        bot_token=TEST_TOKEN,
         admin_ids=[ADMIN_ID],
         officers_chat_id=OFFICERS_CHAT,
         telegram_api_url="http://127.0.0.1:9/bot",
@@ -117,3 +119,19 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     rt = Runtime.create(settings)
     yield rt
     await rt.db.dispose()
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    """A Bot API sandbox on a free local port, for the test token."""
+    box = Sandbox(bot_token=TEST_TOKEN)
+    await box.start()
+    yield box
+    await box.stop()
+
+
+@pytest.fixture
+async def client(sandbox: Sandbox) -> AsyncIterator[SandboxClient]:
+    """The control-API client of the sandbox."""
+    async with SandboxClient(sandbox.control_url) as c:
+        yield c

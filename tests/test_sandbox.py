@@ -37,16 +37,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecatio
 
 @pytest.fixture
 async def sandbox():
+    """A seeded sandbox (the shared `client` fixture of tests/conftest.py talks to it)."""
     sb = Sandbox(seed=42)
     await sb.start()
     yield sb
     await sb.stop()
-
-
-@pytest.fixture
-async def client(sandbox: Sandbox):
-    async with SandboxClient(sandbox.control_url) as c:
-        yield c
 
 
 @pytest.fixture

@@ -14,28 +14,11 @@ from bot.delivery.engine import DeliveryEngine
 from bot.delivery.outbox import Recipient
 from bot.delivery.runner import create_engine
 from bot.runtime import Runtime
-from bot.sandbox import Sandbox, SandboxClient
-from bot.settings import Settings
+from bot.sandbox import Sandbox
 from storage.db import Database
 from storage.models import Cooperative, CoopForm, CoopStatus, CoopType, Person
 from storage.models_delivery import OutboxMessage, OutboxState
 from storage.repositories import registry
-
-
-@pytest.fixture
-async def sandbox(settings: Settings) -> AsyncIterator[Sandbox]:
-    """A Bot API sandbox on a free port, for the test bot's token."""
-    box = Sandbox(bot_token=settings.bot_token.get_secret_value())
-    await box.start()
-    yield box
-    await box.stop()
-
-
-@pytest.fixture
-async def client(sandbox: Sandbox) -> AsyncIterator[SandboxClient]:
-    """The sandbox's control API."""
-    async with SandboxClient(sandbox.control_url) as c:
-        yield c
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ from sqlalchemy import select
 from bot.sandbox import Sandbox, SandboxClient
 from storage.db import Database
 from storage.models import InboundUpdate
-from tests.conftest import ADMIN_ID, OFFICERS_CHAT
+from tests.conftest import ADMIN_ID, OFFICERS_CHAT, TEST_TOKEN
 
-TOKEN = "123456:E2E-TOKEN-not-a-real-one"
+TOKEN = TEST_TOKEN
 READY_TIMEOUT = 60.0
 
 pytestmark = pytest.mark.e2e
@@ -97,22 +97,6 @@ class BotProcess:
     def log(self) -> str:
         """What the process printed so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    """A Bot API sandbox on a free local port."""
-    box = Sandbox(bot_token=TOKEN)
-    await box.start()
-    yield box
-    await box.stop()
-
-
-@pytest.fixture
-async def client(sandbox: Sandbox) -> AsyncIterator[SandboxClient]:
-    """The control-API client of the sandbox."""
-    async with SandboxClient(sandbox.control_url) as c:
-        yield c
 
 
 @pytest.fixture
