@@ -49,6 +49,11 @@ def t(language: str, key: str, /, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
+def shorten(text: str, limit: int = 100) -> str:
+    """A user's text cut to `limit` characters, for quoting it back inside a message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def all_translations(key: str) -> set[str]:
     """The text of `key` in every language (to recognise a reply-keyboard button)."""
     return {catalogue(lang)[key] for lang in LANGUAGES}

@@ -394,18 +394,18 @@ async def cancel(update: Update, context: KopContext, draft: Broadcast) -> objec
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Install /siaran and its buttons."""
     buttons = [
-        CallbackQueryHandler(choose_audience, pattern=r"^sia:all:\d+$"),
-        CallbackQueryHandler(kecamatan_page, pattern=r"^sia:kp:\d+:\d+$"),
-        CallbackQueryHandler(choose_audience, pattern=r"^sia:k:\d+:\d+$"),
-        CallbackQueryHandler(choose_audience, pattern=r"^sia:s:\d+:(aktif|tidak_aktif)$"),
-        CallbackQueryHandler(type_menu, pattern=r"^sia:tm:\d+$"),
-        CallbackQueryHandler(choose_audience, pattern=r"^sia:t:\d+:[a-z_]+$"),
-        CallbackQueryHandler(pick_cooperatives, pattern=r"^sia:c:\d+$"),
-        CallbackQueryHandler(toggle_cooperative, pattern=r"^sia:ct:\d+:\d+$"),
-        CallbackQueryHandler(cooperatives_done, pattern=r"^sia:cd:\d+$"),
-        CallbackQueryHandler(back_to_audience, pattern=r"^sia:aud:\d+$"),
-        CallbackQueryHandler(send, pattern=r"^sia:go:\d+$"),
-        CallbackQueryHandler(cancel, pattern=r"^sia:x:\d+$"),
+        CallbackQueryHandler(choose_audience, pattern=r"^sia:all:\d{1,9}$"),
+        CallbackQueryHandler(kecamatan_page, pattern=r"^sia:kp:\d{1,9}:\d{1,9}$"),
+        CallbackQueryHandler(choose_audience, pattern=r"^sia:k:\d{1,9}:\d{1,9}$"),
+        CallbackQueryHandler(choose_audience, pattern=r"^sia:s:\d{1,9}:(aktif|tidak_aktif)$"),
+        CallbackQueryHandler(type_menu, pattern=r"^sia:tm:\d{1,9}$"),
+        CallbackQueryHandler(choose_audience, pattern=r"^sia:t:\d{1,9}:[a-z_]+$"),
+        CallbackQueryHandler(pick_cooperatives, pattern=r"^sia:c:\d{1,9}$"),
+        CallbackQueryHandler(toggle_cooperative, pattern=r"^sia:ct:\d{1,9}:\d{1,9}$"),
+        CallbackQueryHandler(cooperatives_done, pattern=r"^sia:cd:\d{1,9}$"),
+        CallbackQueryHandler(back_to_audience, pattern=r"^sia:aud:\d{1,9}$"),
+        CallbackQueryHandler(send, pattern=r"^sia:go:\d{1,9}$"),
+        CallbackQueryHandler(cancel, pattern=r"^sia:x:\d{1,9}$"),
     ]
     typed = MessageHandler(filters.TEXT & ~filters.COMMAND, compose_text)
     app.add_handler(

@@ -12,6 +12,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
 from bot.i18n import pick_language, t
+from bot.logging_setup import redact
 from bot.services.audit import audit
 from bot.tg.context import KopContext
 from storage.db import current_uow
@@ -55,7 +56,8 @@ async def on_error(update: object, context: KopContext) -> None:
     admin_chat = settings.error_chat_id or (settings.admin_ids[0] if settings.admin_ids else None)
     if admin_chat is None or context.error is None:
         return
-    trace = "".join(traceback.format_exception(context.error))[-_TRACEBACK_CHARS:]
+    # The logging filter does not see what goes to Telegram: redact here as well.
+    trace = redact("".join(traceback.format_exception(context.error)), settings.secrets())[-_TRACEBACK_CHARS:]
     text = t("id", "error.admin_report", update_id=update_id, error="")
     try:
         await context.bot.send_message(

@@ -62,5 +62,5 @@ async def set_position(update: Update, context: KopContext) -> None:
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Install /profil and the position buttons."""
     app.add_handler(CommandHandler(commands.PROFILE.names, show_profile))
-    app.add_handler(CallbackQueryHandler(set_position, pattern=r"^pos:\d+:[a-z]+$"))
+    app.add_handler(CallbackQueryHandler(set_position, pattern=r"^pos:\d{1,9}:[a-z]+$"))
     menu.add_item(app, menu.MenuItem("menu.profile", MANAGERS, show_profile))

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import html
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot import commands
 from bot.formatting import local_time
-from bot.i18n import pick_language, t
+from bot.i18n import pick_language, shorten, t
 from bot.services import registration
 from bot.services.registration import Decision, Redeem
 from bot.services.roles import GUESTS, STAFF, Identity, Role
@@ -171,7 +171,7 @@ async def typed_name(update: Update, context: KopContext) -> object:
     query = update.effective_message.text
     matches = await registry.search_cooperatives(context.session, query, limit=PAGE)
     if not matches:
-        await update.effective_message.reply_text(context.t("register.not_found", query=query))
+        await update.effective_message.reply_text(context.t("register.not_found", query=shorten(query)))
         return FIND
     keyboard = [[InlineKeyboardButton(m.cooperative.name[:60], callback_data=f"reg:c:{m.cooperative.id}")]
                 for m in matches]
@@ -250,9 +250,12 @@ async def decide(update: Update, context: KopContext) -> None:
     approved = outcome is Decision.APPROVED
     officer_name = html.escape(update.effective_user.full_name)
     verdict_line = context.t("approval.approved_by" if approved else "approval.rejected_by", officer=officer_name)
-    await query.edit_message_text(
-        f"{query.message.text_html}\n\n{verdict_line}", parse_mode=ParseMode.HTML, reply_markup=None
-    )
+    if isinstance(query.message, Message) and query.message.text:
+        await query.edit_message_text(
+            f"{query.message.text_html}\n\n{verdict_line}", parse_mode=ParseMode.HTML, reply_markup=None
+        )
+    else:  # too old for Telegram to show us: say the verdict in a new message instead
+        await context.bot.send_message(update.effective_chat.id, verdict_line, parse_mode=ParseMode.HTML)
     applicant = await people.get_by_telegram_id(context.session, request.telegram_id)
     lang = pick_language(applicant.language, applicant.telegram_language, context.runtime.settings.default_language)
     kecamatan = await coop_browse.kecamatan_name(context.session, coop.kecamatan_id)
@@ -284,20 +287,20 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
                     MessageHandler(filters.TEXT & ~filters.COMMAND, typed_code),
                 ],
                 FIND: [
-                    CallbackQueryHandler(kecamatan_page, pattern=r"^reg:kp:\d+$"),
-                    CallbackQueryHandler(kecamatan_coops, pattern=r"^reg:k:\d+:\d+$"),
-                    CallbackQueryHandler(pick_coop, pattern=r"^reg:c:\d+$"),
+                    CallbackQueryHandler(kecamatan_page, pattern=r"^reg:kp:\d{1,9}$"),
+                    CallbackQueryHandler(kecamatan_coops, pattern=r"^reg:k:\d{1,9}:\d{1,9}$"),
+                    CallbackQueryHandler(pick_coop, pattern=r"^reg:c:\d{1,9}$"),
                     MessageHandler(filters.TEXT & ~filters.COMMAND, typed_name),
                 ],
                 POSITION: [
-                    CallbackQueryHandler(pick_position, pattern=r"^reg:p:\d+:[a-z]+$"),
-                    CallbackQueryHandler(pick_coop, pattern=r"^reg:c:\d+$"),
-                    CallbackQueryHandler(kecamatan_page, pattern=r"^reg:kp:\d+$"),
-                    CallbackQueryHandler(kecamatan_coops, pattern=r"^reg:k:\d+:\d+$"),
+                    CallbackQueryHandler(pick_position, pattern=r"^reg:p:\d{1,9}:[a-z]+$"),
+                    CallbackQueryHandler(pick_coop, pattern=r"^reg:c:\d{1,9}$"),
+                    CallbackQueryHandler(kecamatan_page, pattern=r"^reg:kp:\d{1,9}$"),
+                    CallbackQueryHandler(kecamatan_coops, pattern=r"^reg:k:\d{1,9}:\d{1,9}$"),
                 ],
             },
         )
     )
     app.add_handler(CommandHandler("start", start_with_code, has_args=1))
-    app.add_handler(CallbackQueryHandler(decide, pattern=r"^apr:(ok|no):\d+$"))
+    app.add_handler(CallbackQueryHandler(decide, pattern=r"^apr:(ok|no):\d{1,9}$"))
     menu.add_item(app, register_button)

@@ -169,7 +169,9 @@ async def show_summary(update: Update, context: KopContext, draft: ReportDraft) 
         first = error.errors()[0]
         field_name = next((str(loc) for loc in first.get("loc", ()) if str(loc) in FIELD_BY_NAME), None)
         reason = render(first["type"], first.get("ctx") or {}, context.lang) if first["type"].startswith(("report.", "parse.")) else first["msg"]
-        report_flow.edit(draft, field_name or next(iter(FIELD_BY_NAME)))
+        if not (field_name and report_flow.edit(draft, field_name)):
+            # The rule names no question that is asked now: start again from the first one.
+            draft.current_field = report_flow.applicable(report_flow.model_answers(draft))[0].name
         return await ask(update, context, draft, prefix=f"⚠️ {reason}")
     coop = await registry.get_cooperative(context.session, draft.cooperative_id)
     kecamatan = await coop_browse.kecamatan_name(context.session, coop.kecamatan_id)
@@ -380,7 +382,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
             entry_points=[
                 # A report button works even after /batal or a lost state: the draft is in the
                 # database, so pressing it (re-)enters the conversation where the draft stands.
-                CallbackQueryHandler(pressed, pattern=r"^rp:[a-z]+:\d+(:[a-z0-9_]+)?$"),
+                CallbackQueryHandler(pressed, pattern=r"^rp:[a-z]+:\d{1,9}(:[a-z0-9_]+)?$"),
             ],
             states={
                 FILLING: [

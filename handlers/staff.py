@@ -14,6 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import commands
 from bot.formatting import local_datetime
+from bot.i18n import shorten
 from bot.services import registration
 from bot.services.audit import audit
 from bot.services.roles import ADMINS, STAFF, Role
@@ -39,7 +40,7 @@ async def _find(update: Update, context: KopContext, usage_key: str, prefix: str
         context.session, query, kecamatan_ids=context.identity.scope_list, limit=MAX_MATCHES
     )
     if not matches:
-        await update.effective_message.reply_text(context.t("registry.no_match", query=query))
+        await update.effective_message.reply_text(context.t("registry.no_match", query=shorten(query)))
         return None
     if len(matches) == 1 or matches[0].score == 100:
         return matches[0].cooperative
@@ -135,7 +136,7 @@ async def set_status(update: Update, context: KopContext) -> None:
         context.session, args[0], kecamatan_ids=context.identity.scope_list
     )
     if coop is None:
-        await update.effective_message.reply_text(context.t("registry.no_match", query=args[0]))
+        await update.effective_message.reply_text(context.t("registry.no_match", query=shorten(args[0])))
         return
     reason = " ".join(args[2:])[:500]
     coop.status, coop.status_reason = status, reason
@@ -211,8 +212,8 @@ async def officers(update: Update, context: KopContext) -> None:
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Install the officers' commands and their buttons."""
     app.add_handler(CommandHandler(commands.INVITE.names, invite))
-    app.add_handler(CallbackQueryHandler(invite_pressed, pattern=r"^inv:\d+$"))
+    app.add_handler(CallbackQueryHandler(invite_pressed, pattern=r"^inv:\d{1,9}$"))
     app.add_handler(CommandHandler(commands.COOPERATIVE.names, find_coop))
-    app.add_handler(CallbackQueryHandler(coop_pressed, pattern=r"^kop:\d+$"))
+    app.add_handler(CallbackQueryHandler(coop_pressed, pattern=r"^kop:\d{1,9}$"))
     app.add_handler(CommandHandler(commands.OFFICERS.names, officers))
     app.add_handler(CommandHandler(commands.STATUS.names, set_status))

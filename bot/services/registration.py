@@ -99,9 +99,11 @@ async def redeem(
         return RedeemResult(Redeem.WRONG, attempts_left=MAX_FAILURES - count)
     cooperative = await registry.get_cooperative(session, invite.cooperative_id)
     assert cooperative is not None  # the foreign key guarantees it
-    await registry.link_manager(
-        session, person_id=person_id, cooperative_id=cooperative.id, position=ManagerPosition.LAINNYA
-    )
+    already = {coop.id for coop, _ in await registry.cooperatives_of(session, person_id)}
+    if cooperative.id not in already:  # a second code for the same cooperative keeps his position
+        await registry.link_manager(
+            session, person_id=person_id, cooperative_id=cooperative.id, position=ManagerPosition.LAINNYA
+        )
     await audit(session, "registered", actor=telegram_id, subject_type="cooperative",
                 subject_id=cooperative.id, via="invite", code=invite.code)
     return RedeemResult(Redeem.REGISTERED, cooperative=cooperative)

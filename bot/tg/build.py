@@ -21,7 +21,10 @@ from storage.repositories import registry
 
 _LOG = logging.getLogger(__name__)
 MAX_CONCURRENT_UPDATES = 32
-SQLITE_CONCURRENT_UPDATES = 8
+# SQLite has one writer: an update that took the write lock keeps it until it commits, also
+# while its handler waits on Telegram (a 429, a retried 5xx). Updates run one at a time there,
+# so no other update can time out waiting for that lock (and lose its log entry).
+SQLITE_CONCURRENT_UPDATES = 1
 SANDBOX_TOKEN = "123456:SANDBOX-TOKEN"
 
 
@@ -72,9 +75,7 @@ def build_application(
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
     )
-    # Different chats concurrently, one chat in order. SQLite has one writer at a time, but a
-    # transaction only takes the write lock at its first write (see storage/db.py), so a few
-    # updates can wait on the network at once without queueing on the lock.
+    # One chat in order; different chats concurrently on PostgreSQL, one at a time on SQLite.
     concurrency = SQLITE_CONCURRENT_UPDATES if runtime.db.is_sqlite else MAX_CONCURRENT_UPDATES
     builder = builder.concurrent_updates(PerChatUpdateProcessor(concurrency))
     app: KopDeskApplication = builder.build()  # type: ignore[assignment]
