@@ -19,6 +19,7 @@ from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
 
@@ -33,6 +34,8 @@ _LOG = logging.getLogger(__name__)
 
 # Updates whose handling never committed are replayed at start-up if they are this recent.
 REPLAY_WINDOW = timedelta(hours=1)
+# How long an update may wait to be logged while another holds SQLite's write lock.
+LOG_WAIT = timedelta(minutes=10)
 
 
 class KopDeskApplication(Application):  # type: ignore[type-arg]
@@ -57,17 +60,8 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
                 else None
             )
             async with db.unit_of_work(update.update_id, key) as uow:
-                status = await log_repo.record_inbound(
-                    uow.session,
-                    update_id=update.update_id,
-                    user_id=summary.user_id,
-                    chat_id=summary.chat_id,
-                    kind=summary.kind,
-                    text=summary.text,
-                    raw=raw,
-                )
                 # Durable before any handler runs; the handlers' transaction starts after this.
-                await uow.session.commit()
+                status = await _log_inbound(uow, update.update_id, summary, raw)
                 if status is InboundStatus.DONE:
                     _LOG.info("update %s was handled before; redelivery skipped", update.update_id)
                     return
@@ -109,6 +103,33 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
             _LOG.warning("replaying update %s left unfinished by a crash", update.update_id)
             await self.process_update(update)
         return len(pending)
+
+
+async def _log_inbound(uow: Any, update_id: int, summary: Any, raw: dict[str, Any]) -> InboundStatus:
+    """Store the update and commit, waiting as long as it takes for SQLite's write lock.
+
+    Another update's transaction may hold the lock while its handler waits on Telegram (a 429's
+    retry_after, a retried 5xx) for longer than the busy timeout. Giving up would lose this
+    update — Telegram counts it as delivered — so the log waits (up to LOG_WAIT) instead.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LOG_WAIT.total_seconds()
+    delay = 0.05
+    while True:
+        try:
+            status = await log_repo.record_inbound(
+                uow.session, update_id=update_id, user_id=summary.user_id, chat_id=summary.chat_id,
+                kind=summary.kind, text=summary.text, raw=raw,
+            )
+            await uow.session.commit()
+            return status
+        except OperationalError as exc:
+            if "locked" not in str(exc).lower() or loop.time() > deadline:
+                raise
+            await uow.session.rollback()
+            _LOG.warning("update %s waits for the database write lock", update_id)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):

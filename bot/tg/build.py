@@ -21,10 +21,11 @@ from storage.repositories import registry
 
 _LOG = logging.getLogger(__name__)
 MAX_CONCURRENT_UPDATES = 32
-# SQLite has one writer: an update that took the write lock keeps it until it commits, also
-# while its handler waits on Telegram (a 429, a retried 5xx). Updates run one at a time there,
-# so no other update can time out waiting for that lock (and lose its log entry).
-SQLITE_CONCURRENT_UPDATES = 1
+# SQLite has one writer, but a transaction takes the write lock only at its first write (see
+# storage/db.py), usually at the very end of an update, so a few updates of different chats can
+# wait on the network at once. When one holds the lock across a slow Telegram call, the others
+# wait to be logged (bot/tg/application.py::_log_inbound) rather than fail.
+SQLITE_CONCURRENT_UPDATES = 8
 SANDBOX_TOKEN = "123456:SANDBOX-TOKEN"
 
 
@@ -75,7 +76,7 @@ def build_application(
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
     )
-    # One chat in order; different chats concurrently on PostgreSQL, one at a time on SQLite.
+    # One chat in order, different chats concurrently (fewer at once on SQLite).
     concurrency = SQLITE_CONCURRENT_UPDATES if runtime.db.is_sqlite else MAX_CONCURRENT_UPDATES
     builder = builder.concurrent_updates(PerChatUpdateProcessor(concurrency))
     app: KopDeskApplication = builder.build()  # type: ignore[assignment]
