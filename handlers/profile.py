@@ -1,28 +1,52 @@
-"""/profil (SPEC 2): a manager's cooperatives, their status and his position in each."""
+"""/profil (SPEC 2): a manager's own phone number, his cooperatives, their status and his
+position in each."""
 
 from __future__ import annotations
 
 import html
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import commands
 from bot.services.audit import audit
+from bot.services.parsing import ParseError
+from bot.services.parsing_messages import describe
+from bot.services.phone import normalize_phone
 from bot.services.roles import MANAGERS
 from bot.tg.context import KopContext
 from handlers import menu
 from handlers.access import serves
+from handlers.conversation import conversation
 from handlers.registration import position_buttons
 from handlers.coop_views import report_lines
 from storage.models import ManagerPosition
 from storage.repositories import coop_browse, registry
 
 
+ASK_PHONE = "profile_phone"
+
+
 @serves(MANAGERS)
 async def show_profile(update: Update, context: KopContext) -> None:
-    """The cooperatives this manager is linked to, each with a button to change his position."""
+    """His phone number (with a button to change it), then each cooperative he is linked to."""
+    person = context.person
+    name = " ".join(filter(None, [person.first_name, person.last_name]))
+    await update.effective_message.reply_text(
+        context.t("profile.person", name=html.escape(name), phone=person.phone or "–"),
+        parse_mode=ParseMode.HTML,
+        reply_markup=InlineKeyboardMarkup(
+            [[InlineKeyboardButton(context.t("profile.phone_button"), callback_data="ph:edit")]]
+        ),
+    )
     linked = await registry.cooperatives_of(context.session, context.person.id)
     for coop, position in linked:
         kecamatan = await coop_browse.kecamatan_name(context.session, coop.kecamatan_id)
@@ -59,8 +83,39 @@ async def set_position(update: Update, context: KopContext) -> None:
     await query.edit_message_reply_markup(reply_markup=None)
 
 
+@serves(MANAGERS)
+async def ask_phone(update: Update, context: KopContext) -> str:
+    """📞: ask for the new number."""
+    await update.callback_query.answer()
+    await context.bot.send_message(update.effective_chat.id, context.t("profile.ask_phone"))
+    return ASK_PHONE
+
+
+@serves(MANAGERS)
+async def typed_phone(update: Update, context: KopContext) -> object:
+    """The typed number: saved in international form, or why not and the question again."""
+    try:
+        phone = normalize_phone(update.effective_message.text)
+    except ParseError as error:
+        await update.effective_message.reply_text(
+            describe(error, context.lang) + "\n" + context.t("profile.ask_phone")
+        )
+        return ASK_PHONE
+    context.person.phone = phone
+    await audit(context.session, "phone_changed", actor=update.effective_user.id)
+    await update.effective_message.reply_text(context.t("profile.phone_saved", phone=phone))
+    return ConversationHandler.END
+
+
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    """Install /profil and the position buttons."""
+    """Install /profil, the phone conversation and the position buttons."""
+    app.add_handler(
+        conversation(
+            "phone",
+            entry_points=[CallbackQueryHandler(ask_phone, pattern=r"^ph:edit$")],
+            states={ASK_PHONE: [MessageHandler(filters.TEXT & ~filters.COMMAND, typed_phone)]},
+        )
+    )
     app.add_handler(CommandHandler(commands.PROFILE.names, show_profile))
     app.add_handler(CallbackQueryHandler(set_position, pattern=r"^pos:\d{1,9}:[a-z]+$"))
     menu.add_item(app, menu.MenuItem("menu.profile", MANAGERS, show_profile))

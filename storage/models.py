@@ -50,6 +50,8 @@ class Person(Base):
     last_name: Mapped[str | None] = mapped_column(String(128))
     username: Mapped[str | None] = mapped_column(String(64))
     telegram_language: Mapped[str | None] = mapped_column(String(16))
+    # Given by the manager in /profil, normalised to +62… (international form).
+    phone: Mapped[str | None] = mapped_column(String(32))
     # Chosen with /bahasa; None means "derive from Telegram's language_code".
     language: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

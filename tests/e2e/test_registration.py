@@ -72,7 +72,8 @@ async def test_invite_deep_link_registers_and_profile_shows_coop(
     await wait_until(lambda: _position_is(db, MANAGER, ManagerPosition.KETUA), what="position saved")
 
     await client.send_text(MANAGER, "/profil")
-    [profile] = await client.wait_for_messages(MANAGER, after_id=question["message_id"], count=1)
+    person, profile = await client.wait_for_messages(MANAGER, after_id=question["message_id"], count=2)
+    assert person["text"].startswith("👤")  # his own details first, then each cooperative
     assert coop.name in profile["text"] and coop.registration_number in profile["text"]
     assert t("id", "profile.position", position=t("id", "position.ketua")) in profile["text"]
 

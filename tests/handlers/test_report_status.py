@@ -16,7 +16,7 @@ from storage.models import (
 from storage.repositories import people, registry
 from tests.conftest import ADMIN_ID
 from tests.support.harness import running_bot
-from tests.support.updates import message_update
+from tests.support.updates import callback_update, message_update
 
 MANAGER = 6100
 
@@ -127,3 +127,20 @@ async def test_long_officer_list_is_split(runtime: Runtime) -> None:
     assert len(texts) > 1 and all(len(text) <= 4096 for text in texts)
     joined = "\n".join(texts)
     assert all(f"Nomor {i:03d}" in joined for i in range(150))
+
+
+async def test_manager_edits_own_phone_in_profile(runtime: Runtime) -> None:
+    """/profil → 📞 → a wrong number is explained, a right one saved in +62 form."""
+    await _coop_with_manager(runtime)
+    async with running_bot(runtime) as bot:
+        await bot.feed(message_update(bot.app.bot, MANAGER, "/profil"))
+        first = bot.request.sent(MANAGER)[0]
+        assert first["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "ph:edit"
+        await bot.feed(callback_update(bot.app.bot, MANAGER, "ph:edit"))
+        await bot.feed(message_update(bot.app.bot, MANAGER, "nomor saya"))
+        assert bot.request.texts(MANAGER)[-1].startswith(t("id", "parse.phone"))
+        await bot.feed(message_update(bot.app.bot, MANAGER, "0812-3456-7890"))
+        assert bot.request.texts(MANAGER)[-1] == t("id", "profile.phone_saved", phone="+6281234567890")
+    async with runtime.db.session() as session:
+        person = await people.get_by_telegram_id(session, MANAGER)
+    assert person.phone == "+6281234567890"

@@ -51,6 +51,7 @@ CALLBACKS = {
     r"^inv:\d{1,9}$": ("inv:{home}", STAFF),
     r"^kop:\d{1,9}$": ("kop:{home}", STAFF),
     r"^pos:\d{1,9}:[a-z]+$": ("pos:{home}:ketua", {M}),
+    r"^ph:edit$": ("ph:edit", {M}),
     # /siaran's buttons name a draft; 999999 is nobody's, so staff get "stale", others a refusal.
     r"^sia:all:\d{1,9}$": ("sia:all:999999", STAFF),
     r"^sia:kp:\d{1,9}:\d{1,9}$": ("sia:kp:999999:0", STAFF),
