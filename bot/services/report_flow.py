@@ -208,6 +208,7 @@ async def submit(
     """Store the draft as the next revision for its year, refresh the status, drop the draft."""
     summary = await summarize(session, draft, today=today)
     report = summary.report
+    await repo.lock_cooperative(session, draft.cooperative_id)
     revision = await repo.next_revision(session, draft.cooperative_id, draft.fiscal_year)
     fields = report.model_dump(include=set(AnnualReportRecord.__table__.columns.keys()))
     fields["obstacles"] = [str(o) for o in report.obstacles]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AnnualReportRecord, Cooperative, ReportDraft
@@ -61,6 +61,17 @@ async def latest_report(session: AsyncSession, cooperative_id: int, fiscal_year:
         .limit(1)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def lock_cooperative(session: AsyncSession, cooperative_id: int) -> None:
+    """Take the cooperative's row lock (PostgreSQL) / the write lock (SQLite) before numbering.
+
+    Two managers of one cooperative may submit the same year at the same moment from different
+    chats; whoever locks second reads the first one's revision instead of the same number.
+    """
+    await session.execute(
+        update(Cooperative).where(Cooperative.id == cooperative_id).values(id=Cooperative.id)
+    )
 
 
 async def next_revision(session: AsyncSession, cooperative_id: int, fiscal_year: int) -> int:
