@@ -54,8 +54,3 @@ COMMANDS: list[CommandSpec] = [
 def commands_for(role: Role) -> list[CommandSpec]:
     """The commands a role may use, in menu order."""
     return [spec for spec in COMMANDS if role in spec.roles]
-
-
-def all_command_names() -> set[str]:
-    """Every command name and alias the bot knows."""
-    return {name for spec in COMMANDS for name in spec.names}
