@@ -21,11 +21,16 @@ _LOG = logging.getLogger("kopdesk")
 def _settings(**overrides: Any) -> Settings:
     """Load the settings or exit with status 2 and one line per bad setting."""
     try:
-        return load_settings(**overrides)
+        settings = load_settings(**overrides)
     except SettingsError as error:
         for line in error.lines:
             click.echo(f"configuration error: {line}", err=True)
         sys.exit(2)
+    if settings.clock_offset_file is not None:
+        from bot.clock import OffsetFileClock, install
+
+        install(OffsetFileClock(settings.clock_offset_file))
+    return settings
 
 
 def _upgrade(url: str) -> None:

@@ -34,5 +34,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
+    """The current time of the program's one clock (`bot.clock`), timezone-aware, in UTC."""
+    from bot.clock import now
+
+    return now()
