@@ -3,7 +3,7 @@
 Catalogue texts are trusted HTML templates and every value is escaped at one boundary
 (`bot.i18n.html`). The first test renders every text of both catalogues with hostile values for
 each placeholder; the second drives each card and summary the bot builds (cooperative card,
-/status usage, officers' list, profile, broadcast preview, registration request and its
+invite, /status usage, officers' list, profile, broadcast preview, registration request and its
 verdict, report summary and the officers' notice) over a registry full of markup-like names.
 Each text must parse under Telegram's HTML subset and show the hostile value as typed.
 """
@@ -126,6 +126,10 @@ async def test_cards_and_summaries_are_valid_html_with_hostile_data(runtime: Run
         assert len(cards) == 2
         for value in (*COOP.values(), KECAMATAN, "<b>Budi & </i>", "2024", "<alasan>"):
             assert value in cards[0], value
+        mark = len(bot.request.calls)
+        await bot.feed(message_update(app, ADMIN_ID, f"/undang {COOP['registration_number']}"))
+        invite = _html_sent(bot, mark)[-1]
+        assert COOP["name"] in invite and COOP["registration_number"] in invite and KECAMATAN in invite
         mark = len(bot.request.calls)
         await bot.feed(message_update(app, ADMIN_ID, "/status"))
         assert _html_sent(bot, mark)[-1] == t("id", "status_cmd.usage").replace("&lt;", "<").replace("&gt;", ">")
