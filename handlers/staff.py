@@ -145,8 +145,7 @@ async def set_status(update: Update, context: KopContext) -> None:
     await audit(context.session, "status_set", actor=update.effective_user.id, subject_type="cooperative",
                 subject_id=coop.id, status=str(status), reason=reason)
     await update.effective_message.reply_text(context.t(
-        "status_cmd.done", coop=shorten(coop.name), status=context.t(f"status.{status.name.lower()}"),
-        reason=shorten(reason),
+        "status_cmd.done", coop=coop.name, status=context.t(f"status.{status.name.lower()}"), reason=reason,
     ))
 
 
