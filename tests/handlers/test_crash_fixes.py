@@ -18,7 +18,14 @@ from bot.i18n import t
 from bot.runtime import Runtime
 from bot.services import registration
 from storage.models import (
-    AuditEntry, Cooperative, CoopForm, CoopType, InboundUpdate, Invite, Kecamatan, ManagerPosition,
+    AuditEntry,
+    Cooperative,
+    CoopForm,
+    CoopType,
+    InboundUpdate,
+    Invite,
+    Kecamatan,
+    ManagerPosition,
 )
 from storage.repositories import people, registry
 from storage.types import utcnow
@@ -30,8 +37,8 @@ from tests.support.updates import callback_update, message_update
 OFFICER, MANAGER, GUEST = 8801, 8802, 8803
 # Any data a pattern accepts will do: no shrinking to the simplest one, same example every run.
 _ONE_EXAMPLE = settings(database=None, derandomize=True, phases=[Phase.generate], max_examples=100)
-NOT_MODIFIED = (400, "Bad Request: message is not modified: specified new message content and reply markup "
-                     "are exactly the same as a current content and reply markup of the message")
+NOT_MODIFIED = (400, ("Bad Request: message is not modified: specified new message content and reply "
+                      "markup are exactly the same as a current content and reply markup of the message"))
 
 
 async def _world(runtime: Runtime) -> int:

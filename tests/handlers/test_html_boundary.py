@@ -11,6 +11,7 @@ Each text must parse under Telegram's HTML subset and show the hostile value as 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+
 import pytest
 from telegram import Update
 
@@ -18,11 +19,18 @@ from bot.i18n import LANGUAGES, catalogue, html, placeholders, t
 from bot.runtime import Runtime
 from bot.services.annual_report import encode_answer
 from storage.models import (
-    AnnualReportRecord, AuditEntry, Cooperative, CoopForm, CoopType, Kecamatan, ManagerPosition, ReportDraft,
+    AnnualReportRecord,
+    AuditEntry,
+    Cooperative,
+    CoopForm,
+    CoopType,
+    Kecamatan,
+    ManagerPosition,
+    ReportDraft,
 )
 from storage.models_delivery import OutboxPayload
 from storage.repositories import people, registry
-from tests.conftest import ADMIN_ID, OFFICERS_CHAT
+from tests.conftest import ADMIN_ID
 from tests.support.harness import RunningBot, fetch, running_bot
 from tests.support.telegram_text import html_text, refusal
 from tests.support.updates import callback_update, message_update
