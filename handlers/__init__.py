@@ -7,6 +7,7 @@ Order matters, because PTB gives an update to the first matching handler of each
 3. group 0, menu buttons: after the features, which add their items while registering.
 4. group 0, `fallback`: the catch-alls, so nothing goes unanswered.
 5. the error handler.
+Last, every button pattern is made to match the whole callback data (handlers/buttons.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from handlers import basics, broadcast, errors, fallback, menu, pre, profile, registration, report, staff
+from handlers.buttons import match_whole
 
 
 def register_all(app: Application) -> None:  # type: ignore[type-arg]
@@ -25,3 +27,4 @@ def register_all(app: Application) -> None:  # type: ignore[type-arg]
     menu.register_buttons(app)
     fallback.register(app)
     errors.register(app)
+    match_whole(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
+from bot.i18n import shorten
 from bot.services.roles import ALL_ROLES
 from bot.tg.context import KopContext
 from handlers import menu
@@ -16,7 +17,7 @@ async def unknown_command(update: Update, context: KopContext) -> None:
     """A command the bot does not know: say so, then show help and the menu."""
     command = (update.effective_message.text or "").split()[0]
     await update.effective_message.reply_text(
-        context.t("unknown.command", command=command) + "\n" + context.t("unknown.text"),
+        context.t("unknown.command", command=shorten(command, 40)) + "\n" + context.t("unknown.text"),
         reply_markup=menu.main_menu(context.application, context.role, context.lang),
     )
 
