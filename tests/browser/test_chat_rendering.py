@@ -126,6 +126,10 @@ async def test_entities_toasts_alerts_edits_and_reload(
 
     # Edits show in place, marked; deleted messages disappear; a reply keyboard brings its
     # placeholder.
+    row = page.locator(f".row[data-mid='{rich.message_id}']")
+    await tg.edit_message_reply_markup(USER, rich.message_id, reply_markup=None)
+    await expect(row.locator(".ikb")).to_have_count(0)
+    await expect(row.locator(".meta")).not_to_contain_text("diubah")  # only the keyboard went
     await tg.edit_message_text("<b>diubah</b> saja", USER, rich.message_id, parse_mode="HTML")
     await expect(page.locator(f".row[data-mid='{rich.message_id}'] .text")).to_have_text("diubah saja")
     await expect(page.locator(f".row[data-mid='{rich.message_id}'] .meta")).to_contain_text("diubah")

@@ -23,6 +23,8 @@ let lang = me.lang || null;
 let lastSeq = 0, generation = 0, replaying = false;
 let keyboard = null, keyboardOpen = true;
 const rows = new Map();  // message_id → row element (user and bot share one id sequence)
+// Like Telegram's apps, "edited" marks a changed text, not a keyboard taken away.
+const shownText = new Map(), rewritten = new Set();
 
 function t(key, values) { return translate(lang || "id", key, values); }
 
@@ -89,8 +91,8 @@ function mediaLabel(m) {
 
 function clock(epoch) {
   if (!epoch) return "";
-  return new Date(epoch * 1000).toLocaleTimeString(lang === "en" ? "en-GB" : "id-ID",
-    {hour: "2-digit", minute: "2-digit"});
+  const at = new Date(epoch * 1000);
+  return `${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`;
 }
 
 function bubbleFor(m) {
@@ -112,13 +114,13 @@ function bubbleFor(m) {
   }
   const meta = document.createElement("span");
   meta.className = "meta";
-  if (m.edit_count) {
+  if (rewritten.has(m.message_id)) {
     const edited = document.createElement("span");
     edited.dataset.i18n = "edited";
     edited.textContent = t("edited");
     meta.append(edited, " ");
   }
-  meta.append(clock(m.edit_date || m.date));
+  meta.append(clock(m.date));
   bubble.append(meta);
   return bubble;
 }
@@ -213,6 +215,11 @@ function drawKeyboard() {
 function show(event) {
   const m = event.message;
   if (event.kind === "deleted") { remove(m); return; }
+  const body = m.text != null ? m.text : m.caption;
+  if (event.kind === "edited" && shownText.has(m.message_id) && shownText.get(m.message_id) !== body) {
+    rewritten.add(m.message_id);
+  }
+  shownText.set(m.message_id, body);
   upsert(m);
   if (!m.outgoing) return;
   if (event.kind === "sent" && m.reply_markup) setKeyboard(m.reply_markup);
@@ -340,6 +347,8 @@ async function connect() {
   lastSeq = 0;
   replaying = true;
   rows.clear();
+  shownText.clear();
+  rewritten.clear();
   log.replaceChildren();
   keyboard = null;
   drawKeyboard();
