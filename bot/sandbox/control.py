@@ -362,7 +362,8 @@ class ControlApi:
         def found() -> list[dict[str, Any]]:
             return state.chat_events(chat_id, after_seq, incoming=incoming)
 
-        await self._wait(lambda: len(found()) >= min_count, wait)
+        # A reset numbers events from 0 again: answer at once, so that a follower starts over.
+        await self._wait(lambda: len(found()) >= min_count or state.event_seq < after_seq, wait)
         return _ok({"events": found(), "last_seq": state.event_seq})
 
     async def callback_answer(self, request: web.Request) -> web.Response:

@@ -178,7 +178,7 @@ async def sizes(page: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
 async def test_register_and_report_in_the_browser(
-    viewport: str, demo: Demo, browser: Any, database_url: str, shots: Shots
+    viewport: str, browser: Any, demo: Demo, database_url: str, shots: Shots
 ) -> None:
     from playwright.async_api import expect
 

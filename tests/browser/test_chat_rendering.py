@@ -150,6 +150,14 @@ async def test_entities_toasts_alerts_edits_and_reload(
     assert await page.locator(".row").all_inner_texts() == before
     assert "baris satu\nbaris dua" in await user_texts(client)
     await expect(page.locator("#reply button")).to_have_count(2)
+
+    # A reset sandbox (or a restarted demo) starts the page over instead of leaving it deaf.
+    await client.reset()
+    await expect(page.locator(".row")).to_have_count(0)
+    await expect(page.locator("#empty")).to_be_visible()
+    await page.locator("#empty button").click()
+    assert (await updates.next("message")).text == "/start"
+    await expect(page.locator(".row.out .text")).to_have_text("/start")
     assert errors == []
     await context.close()
 

@@ -265,7 +265,10 @@ function updateNotice() {
 // ---- acting as the user ----------------------------------------------------------------------
 
 async function press(messageId, button, btn) {
-  if (button.url) { window.open(button.url, "_blank", "noopener"); return; }
+  if (button.url) {
+    if (/^(https?|tg):/i.test(button.url)) window.open(button.url, "_blank", "noopener");
+    return;
+  }
   if (button.copy_text) {
     await navigator.clipboard.writeText(button.copy_text.text).catch(() => {});
     toast(t("copied"));
@@ -327,6 +330,7 @@ async function followChat(gen) {
     try {
       const data = await call("GET", `/chats/${me.id}/events?incoming=1&after_seq=${lastSeq}&wait=${wait}`);
       if (gen !== generation) return;
+      if (data.last_seq < lastSeq) { connect(); return; }  // a restarted or reset sandbox
       const stick = replaying || nearBottom();
       for (const e of data.events) { lastSeq = Math.max(lastSeq, e.seq); show(e); }
       if (stick && data.events.length) toBottom();
