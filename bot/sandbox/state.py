@@ -365,14 +365,12 @@ class State:
             parse_mode=parse_mode,
         )
         chat.messages[stored.message_id] = stored
-        if outgoing:
-            self.add_event(stored, "sent")
-        else:
-            self.notifier.notify()
+        self.add_event(stored, "sent" if outgoing else "received")
         return stored
 
     def add_event(self, stored: StoredMessage, kind: str) -> None:
-        """Append to the chat's event stream (what the bot did to its messages)."""
+        """Append to the chat's event stream: what the bot did to its messages (sent, edited,
+        deleted) and, as "received", what users wrote, so a chat view can rebuild both sides."""
         self.event_seq += 1
         self.events.setdefault(stored.chat_id, []).append(
             {"seq": self.event_seq, "chat_id": stored.chat_id, "kind": kind, "message": stored.record()}
@@ -390,12 +388,16 @@ class State:
             if m.outgoing and mid > after_id
         ]
 
-    def chat_events(self, chat_id: int, after_seq: int = 0) -> list[dict[str, Any]]:
-        """Events of one chat with seq > after_seq."""
+    def chat_events(
+        self, chat_id: int, after_seq: int = 0, *, incoming: bool = False
+    ) -> list[dict[str, Any]]:
+        """Events of one chat with seq > after_seq; users' own messages only with ``incoming``."""
         events = self.events.get(chat_id, [])
         if not events or events[-1]["seq"] <= after_seq:
             return []
-        return [e for e in events if e["seq"] > after_seq]
+        return [
+            e for e in events if e["seq"] > after_seq and (incoming or e["kind"] != "received")
+        ]
 
     # ---- updates -----------------------------------------------------------------------
 
