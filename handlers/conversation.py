@@ -1,4 +1,5 @@
-"""A ConversationHandler with KopDesk's common parts: persistence, /batal, non-text answers."""
+"""A ConversationHandler with KopDesk's common parts: persistence, /batal, non-text answers,
+and the one-conversation-at-a-time rules of `handlers.one_conversation`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from bot.services.roles import ALL_ROLES
 from bot.tg.context import KopContext
 from handlers.access import serves
 from handlers.menu import MenuItem, button_filter
+from handlers.one_conversation import KopConversation
 
 
 @serves(ALL_ROLES)
@@ -40,11 +42,12 @@ def conversation(
     fallbacks: Sequence[BaseHandler[Any, Any, Any]] = (),
     command: commands.CommandSpec | None = None,
     button: MenuItem | None = None,
+    takes_edits: bool = False,
 ) -> ConversationHandler[Any]:
     """A persistent conversation keyed by chat and user, with /batal and non-text fallbacks.
 
     `command` and `button` (a main-menu item) become entry points calling the button's callback,
-    ahead of `entry_points`.
+    ahead of `entry_points`. Only a conversation that `takes_edits` sees edited messages.
     """
     starts: list[BaseHandler[Any, Any, Any]] = []
     if button is not None:
@@ -61,7 +64,8 @@ def conversation(
     # queries per message does not apply. Silenced here only, with this reason.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
-        return ConversationHandler(
+        return KopConversation(
+            takes_edits=takes_edits,
             entry_points=list(entry_points),
             states=states,
             fallbacks=[*fallbacks, *common],
