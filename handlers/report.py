@@ -3,7 +3,10 @@
 The draft row is the conversation's memory (see bot/services/report_flow.py); the PTB
 conversation only says "a report is being filled in". Every button names its draft, and each
 press is checked on the server: the draft must be the user's and he must still manage its
-cooperative.
+cooperative. Only the draft's latest prompt has live buttons; a press on an older message, or
+on a cooperative or year picker while a draft is open, is stale: "Tombol ini sudah tidak
+berlaku", nothing changes. An edit of the message that gave the latest typed answer corrects
+that answer ("Jawaban diperbarui"); any other edit is ignored.
 """
 
 from __future__ import annotations
@@ -128,8 +131,9 @@ async def ask(update: Update, context: KopContext, draft: ReportDraft, prefix: s
         lines.append(context.t("report.multi_hint"))
     if spec.optional:
         lines.append(context.t("report.skip_hint"))
-    await context.bot.send_message(update.effective_chat.id, "\n".join(lines),
-                                   reply_markup=_question_markup(context, draft, spec, step.index))
+    sent = await context.bot.send_message(update.effective_chat.id, "\n".join(lines),
+                                          reply_markup=_question_markup(context, draft, spec, step.index))
+    report_flow.prompted(draft, sent.message_id)
     return FILLING
 
 
@@ -184,8 +188,9 @@ async def show_summary(update: Update, context: KopContext, draft: ReportDraft) 
          InlineKeyboardButton(context.t("report.cancel"), callback_data=f"rp:cancel:{d}")],
         [InlineKeyboardButton(context.t("nav.back"), callback_data=f"rp:back:{d}")],
     ])
-    await context.bot.send_message(update.effective_chat.id, _summary_text(context, draft, title, summary),
-                                   parse_mode=ParseMode.HTML, reply_markup=markup)
+    sent = await context.bot.send_message(update.effective_chat.id, _summary_text(context, draft, title, summary),
+                                          parse_mode=ParseMode.HTML, reply_markup=markup)
+    report_flow.prompted(draft, sent.message_id)
     return FILLING
 
 
@@ -194,24 +199,39 @@ async def start_report(update: Update, context: KopContext) -> object:
     """/laporan: resume the unfinished draft, or choose the cooperative and the fiscal year."""
     draft = await _own_draft(update, context)
     if draft is not None:
-        coop = await registry.get_cooperative(context.session, draft.cooperative_id)
         done = len([k for k in (draft.answers or {}) if k in FIELD_BY_NAME])
+        if done == 0:  # nothing to lose by starting again: just go on
+            return await ask(update, context, draft)
+        coop = await registry.get_cooperative(context.session, draft.cooperative_id)
         total = report_flow.step_of(draft).total
         markup = InlineKeyboardMarkup([[
             InlineKeyboardButton(context.t("report.resume_button"), callback_data=f"rp:resume:{draft.id}"),
             InlineKeyboardButton(context.t("report.restart_button"), callback_data=f"rp:restart:{draft.id}"),
         ]])
-        await update.effective_message.reply_text(
+        sent = await update.effective_message.reply_text(
             context.t("report.resume", coop=coop.name, year=draft.fiscal_year, done=min(done, total), total=total),
             reply_markup=markup,
         )
+        report_flow.prompted(draft, sent.message_id)
         return FILLING
+    return await _offer_start(update, context)
+
+
+async def _offer_start(update: Update, context: KopContext) -> str:
+    """The first choice of a new report: the cooperative (if he manages several), else the year."""
     linked = await registry.cooperatives_of(context.session, context.person.id)
     if len(linked) == 1:
         return await _offer_years(update, context, linked[0][0].id)
     keyboard = [[InlineKeyboardButton(coop.name[:60], callback_data=f"rp:coop:{coop.id}")] for coop, _ in linked]
-    await update.effective_message.reply_text(context.t("report.pick_coop"), reply_markup=InlineKeyboardMarkup(keyboard))
+    await context.bot.send_message(update.effective_chat.id, context.t("report.pick_coop"),
+                                   reply_markup=InlineKeyboardMarkup(keyboard))
     return FILLING
+
+
+async def _not_started(update: Update, context: KopContext) -> str:
+    """Text or /lewati before a draft exists: say to choose first, and offer the choice again."""
+    await update.effective_message.reply_text(context.t("report_flow.pick_first"))
+    return await _offer_start(update, context)
 
 
 async def _offer_years(update: Update, context: KopContext, coop_id: int) -> str:
@@ -223,6 +243,7 @@ async def _offer_years(update: Update, context: KopContext, coop_id: int) -> str
 
 
 async def _refuse(update: Update, context: KopContext) -> None:
+    """A stale or forged button: say so; the caller changes nothing (returns None)."""
     await update.callback_query.answer(context.t("access.stale_button"), show_alert=True)
 
 
@@ -237,21 +258,25 @@ async def pressed(update: Update, context: KopContext) -> object:
             await audit(context.session, "access_denied", actor=update.effective_user.id,
                         subject_type="cooperative", subject_id=ident, reason="not_linked")
             await query.answer(context.t("report.not_yours"), show_alert=True)
-            return FILLING
+            return None
+        if await repo.latest_draft(context.session, context.person.id) is not None:
+            await _refuse(update, context)  # a picker from before the open draft: stale
+            return None
+        if action == "year" and (not value.isdigit() or int(value) not in report_years_offered(_today(context))):
+            await _refuse(update, context)
+            return None
         await query.answer()
         if action == "coop":
             return await _offer_years(update, context, ident)
-        if not value.isdigit() or int(value) not in report_years_offered(_today(context)):
-            await _refuse(update, context)
-            return FILLING
         draft = await report_flow.start(context.session, person_id=context.person.id,
                                         cooperative_id=ident, fiscal_year=int(value))
         return await ask(update, context, draft)
 
     draft = await _own_draft(update, context, ident)
-    if draft is None:
+    message_id = query.message.message_id if query.message else None
+    if draft is None or not report_flow.is_current_prompt(draft, message_id):
         await _refuse(update, context)
-        return FILLING
+        return None
     spec = FIELD_BY_NAME.get(draft.current_field or "")
     if action == "resume":
         await query.answer()
@@ -264,7 +289,7 @@ async def pressed(update: Update, context: KopContext) -> object:
     if action == "ms":
         if not report_flow.toggle(draft, value):
             await _refuse(update, context)
-            return FILLING
+            return None
         await query.answer()
         try:
             await query.edit_message_reply_markup(_question_markup(context, draft, spec, report_flow.step_of(draft).index))
@@ -286,8 +311,10 @@ async def pressed(update: Update, context: KopContext) -> object:
         await query.answer()
         names = [q.name for q in report_flow.applicable(report_flow.model_answers(draft))]
         buttons = [InlineKeyboardButton(context.t(f"report.field.{n}"), callback_data=f"rp:ed:{draft.id}:{n}") for n in names]
-        await context.bot.send_message(update.effective_chat.id, context.t("report.edit_pick"),
-                                       reply_markup=InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)]))
+        sent = await context.bot.send_message(
+            update.effective_chat.id, context.t("report.edit_pick"),
+            reply_markup=InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)]))
+        report_flow.prompted(draft, sent.message_id)
         return FILLING
     elif action == "ed":
         handled = report_flow.edit(draft, value)
@@ -303,7 +330,7 @@ async def pressed(update: Update, context: KopContext) -> object:
         handled = False
     if not handled:
         await _refuse(update, context)
-        return FILLING
+        return None
     await query.answer()
     return await ask(update, context, draft)
 
@@ -339,9 +366,8 @@ async def _submit(update: Update, context: KopContext, draft: ReportDraft) -> ob
 async def typed(update: Update, context: KopContext) -> object:
     """A typed answer to the current question: parsed, saved, next question; or why not."""
     draft = await _own_draft(update, context)
-    if draft is None:
-        await update.effective_message.reply_text(context.t("cancel.nothing"))
-        return ConversationHandler.END
+    if draft is None:  # still choosing the cooperative or the year
+        return await _not_started(update, context)
     spec = FIELD_BY_NAME.get(draft.current_field or "")
     if spec is None:  # at the summary: the buttons decide
         return await show_summary(update, context, draft)
@@ -350,7 +376,28 @@ async def typed(update: Update, context: KopContext) -> object:
                              answers=report_flow.model_answers(draft))
     except ParseError as error:
         return await ask(update, context, draft, prefix=f"⚠️ {describe(error, context.lang)}")
-    report_flow.answer(draft, value)
+    report_flow.answer(draft, value, message_id=update.effective_message.message_id)
+    return await ask(update, context, draft)
+
+
+@serves(MANAGERS)
+async def corrected(update: Update, context: KopContext) -> object:
+    """An edited message while the report is open: corrects the latest typed answer, else ignored."""
+    message = update.edited_message
+    draft = await _own_draft(update, context)
+    spec = report_flow.correctable(draft, message.message_id) if draft is not None else None
+    if spec is None or message.text is None:
+        return None  # an edit of anything else is not an answer: logged, nothing changes
+    try:
+        value = parse_answer(spec, message.text, today=_today(context), answers=report_flow.model_answers(draft))
+    except ParseError as error:
+        await message.reply_text(context.t("report_flow.edit_rejected", reason=describe(error, context.lang)))
+        return None
+    report_flow.correct(draft, value)
+    await message.reply_text(context.t(
+        "report_flow.edit_applied", field=context.t(f"report.field.{spec.name}"),
+        value=format_answer(context, spec, report_flow.model_answers(draft).get(spec.name)),
+    ))
     return await ask(update, context, draft)
 
 
@@ -358,8 +405,8 @@ async def typed(update: Update, context: KopContext) -> object:
 async def skip_command(update: Update, context: KopContext) -> object:
     """/lewati inside the report: skip an optional question."""
     draft = await _own_draft(update, context)
-    if draft is None:
-        return ConversationHandler.END
+    if draft is None:  # still choosing the cooperative or the year
+        return await _not_started(update, context)
     if not report_flow.skip(draft):
         return await ask(update, context, draft, prefix=context.t("report.not_optional"))
     return await ask(update, context, draft)
@@ -379,6 +426,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
             "report",
             command=commands.REPORT,
             button=button,
+            on_edit=corrected,
             entry_points=[
                 # A report button works even after /batal or a lost state: the draft is in the
                 # database, so pressing it (re-)enters the conversation where the draft stands.

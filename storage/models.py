@@ -372,6 +372,7 @@ class ReportDraft(Base):
     # The user's message that gave the latest typed answer, while nothing else happened since:
     # an edit of that message corrects the answer.
     answer_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    answer_field: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -1,5 +1,9 @@
 """inbound fingerprint, report prompt and answer messages
 
+The report draft remembers the bot's latest message with its buttons (presses on older
+messages are stale) and the user's message that gave the latest typed answer, with the field
+it answered (an edit of that message corrects the answer).
+
 The inbound log is deduplicated on (update_id, fingerprint) instead of update_id alone:
 Telegram (and the sandbox) may start numbering updates again, and a new update that reuses an
 old number must not be taken for a redelivery. Existing rows get the fingerprint of their raw
@@ -62,10 +66,12 @@ def upgrade() -> None:
     with op.batch_alter_table("report_drafts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("prompt_message_id", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("answer_message_id", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("answer_field", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("report_drafts", schema=None) as batch_op:
+        batch_op.drop_column("answer_field")
         batch_op.drop_column("answer_message_id")
         batch_op.drop_column("prompt_message_id")
     # Keep one row per update_id (the latest) so that the old unique constraint holds again.
