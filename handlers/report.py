@@ -13,21 +13,27 @@ from __future__ import annotations
 
 import html
 from datetime import date
-from typing import Any
 
 from pydantic import ValidationError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import commands
 from bot.i18n import t
 from bot.services import report_flow
-from bot.services.annual_report import FIELD_BY_NAME, FieldSpec, parse_answer
+from bot.services.annual_report import FIELD_BY_NAME, parse_answer
 from bot.services.audit import audit
 from bot.services.coop_status import report_years_offered
-from bot.services.parsing import ParseError, format_date, format_int, format_money, format_yes_no
+from bot.services.parsing import ParseError
 from bot.services.parsing_messages import describe, render
 from bot.services.roles import ALL_ROLES, MANAGERS
 from bot.tg.context import KopContext
@@ -35,13 +41,13 @@ from handlers import menu
 from handlers.access import serves
 from handlers.conversation import conversation
 from handlers.notify import tell_officers
+from handlers.report_view import format_answer, question_markup, summary_text
 from storage.models import ReportDraft
 from storage.repositories import coop_browse, registry
 from storage.repositories import reports as repo
 from storage.types import utcnow
 
 FILLING = "report_filling"
-_NOTES_IN_SUMMARY = 300
 
 
 def _today(context: KopContext) -> date:
@@ -65,56 +71,6 @@ async def _own_draft(update: Update, context: KopContext, draft_id: int | None =
     return draft
 
 
-def _label(context: KopContext, spec: FieldSpec, value: Any) -> str:
-    if spec.choices is not None:
-        return f"report.{'obstacle' if spec.name == 'obstacles' else 'support'}.{value}"
-    return ""
-
-
-def format_answer(context: KopContext, spec: FieldSpec, value: Any) -> str:
-    """An answer as the user reads it ('Rp 1.250.000', '15 Maret 2026', 'Ya', '–')."""
-    lang = context.lang
-    if value is None or value == []:
-        return "–"
-    if spec.kind == "yes_no":
-        return format_yes_no(bool(value), lang)
-    if spec.kind == "date":
-        return format_date(value, lang)
-    if spec.kind == "int":
-        return format_int(value, lang)
-    if spec.kind == "money":
-        return format_money(value, lang)
-    if spec.kind == "multi":
-        return ", ".join(context.t(_label(context, spec, str(v))) for v in value)
-    return str(value)
-
-
-def _question_markup(context: KopContext, draft: ReportDraft, spec: FieldSpec, index: int) -> InlineKeyboardMarkup:
-    d = draft.id
-    rows: list[list[InlineKeyboardButton]] = []
-    saved = (draft.answers or {}).get(spec.name)
-    if spec.kind == "yes_no":
-        rows.append([InlineKeyboardButton(context.t("report.yes"), callback_data=f"rp:yn:{d}:1"),
-                     InlineKeyboardButton(context.t("report.no"), callback_data=f"rp:yn:{d}:0")])
-    if spec.kind == "multi" and spec.choices is not None:
-        chosen = set(saved or [])
-        for option in spec.choices:
-            mark = "✅ " if option.value in chosen else "▫️ "
-            rows.append([InlineKeyboardButton(mark + context.t(_label(context, spec, option.value)),
-                                              callback_data=f"rp:ms:{d}:{option.value}")])
-        rows.append([InlineKeyboardButton(context.t("report.done_button"), callback_data=f"rp:done:{d}")])
-    nav = []
-    if index > 1:
-        nav.append(InlineKeyboardButton(context.t("nav.back"), callback_data=f"rp:back:{d}"))
-    if spec.optional:
-        nav.append(InlineKeyboardButton(context.t("report.skip_button"), callback_data=f"rp:skip:{d}"))
-    if saved is not None and spec.kind != "multi":
-        nav.append(InlineKeyboardButton(context.t("report.keep_button"), callback_data=f"rp:keep:{d}"))
-    if nav:
-        rows.append(nav)
-    return InlineKeyboardMarkup(rows)
-
-
 async def ask(update: Update, context: KopContext, draft: ReportDraft, prefix: str = "") -> str:
     """Send the draft's current question (or its summary) as a new message."""
     step = report_flow.step_of(draft)
@@ -132,36 +88,9 @@ async def ask(update: Update, context: KopContext, draft: ReportDraft, prefix: s
     if spec.optional:
         lines.append(context.t("report.skip_hint"))
     sent = await context.bot.send_message(update.effective_chat.id, "\n".join(lines),
-                                          reply_markup=_question_markup(context, draft, spec, step.index))
+                                          reply_markup=question_markup(context, draft, spec, step.index))
     report_flow.prompted(draft, sent.message_id)
     return FILLING
-
-
-def _summary_text(context: KopContext, draft: ReportDraft, coop_title: str, summary: report_flow.Summary) -> str:
-    answers = report_flow.model_answers(draft)
-    lines = [context.t("report.summary_header", year=draft.fiscal_year, coop=html.escape(coop_title)), ""]
-    for spec in report_flow.applicable(answers):
-        value = format_answer(context, spec, answers.get(spec.name))
-        if spec.kind == "text" and len(value) > _NOTES_IN_SUMMARY:
-            value = value[:_NOTES_IN_SUMMARY] + "…"
-        lines.append(f"{context.t(f'report.field.{spec.name}')}: {html.escape(value)}")
-        if spec.name == "members_women":
-            lines.append(f"{context.t('report.field.members_total')}: {format_int(summary.report.members_total, context.lang)}")
-    lines.append("")
-    if summary.previous is None:
-        lines.append(context.t("report.summary_no_previous"))
-    elif summary.changes:
-        lines.append(context.t("report.summary_previous", year=summary.previous.fiscal_year))
-        for change in summary.changes:
-            spec = FIELD_BY_NAME.get(change.field)
-            old = format_answer(context, spec, change.old) if spec else format_int(change.old, context.lang)
-            new = format_answer(context, spec, change.new) if spec else format_int(change.new, context.lang)
-            lines.append(context.t("report.change_line", field=context.t(f"report.field.{change.field}"),
-                                   old=html.escape(old), new=html.escape(new)))
-    if summary.warnings:
-        lines += ["", context.t("report.warnings_header")]
-        lines += [f"• {html.escape(render(w.key, w.values, context.lang))}" for w in summary.warnings]
-    return "\n".join(lines)
 
 
 async def show_summary(update: Update, context: KopContext, draft: ReportDraft) -> str:
@@ -188,7 +117,7 @@ async def show_summary(update: Update, context: KopContext, draft: ReportDraft) 
          InlineKeyboardButton(context.t("report.cancel"), callback_data=f"rp:cancel:{d}")],
         [InlineKeyboardButton(context.t("nav.back"), callback_data=f"rp:back:{d}")],
     ])
-    sent = await context.bot.send_message(update.effective_chat.id, _summary_text(context, draft, title, summary),
+    sent = await context.bot.send_message(update.effective_chat.id, summary_text(context, draft, title, summary),
                                           parse_mode=ParseMode.HTML, reply_markup=markup)
     report_flow.prompted(draft, sent.message_id)
     return FILLING
@@ -292,7 +221,7 @@ async def pressed(update: Update, context: KopContext) -> object:
             return None
         await query.answer()
         try:
-            await query.edit_message_reply_markup(_question_markup(context, draft, spec, report_flow.step_of(draft).index))
+            await query.edit_message_reply_markup(question_markup(context, draft, spec, report_flow.step_of(draft).index))
         except BadRequest:  # the same markup (a double tap): nothing to change
             pass
         return FILLING
