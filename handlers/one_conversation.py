@@ -44,7 +44,7 @@ def menu_labels() -> frozenset[str]:
 def is_menu_button(update: Update) -> bool:
     """A new message whose text is a main-menu button."""
     message = update.message
-    return message is not None and message.text is not None and message.text.strip() in menu_labels()
+    return message is not None and message.text is not None and message.text in menu_labels()
 
 
 class KopConversation(ConversationHandler[Any]):
