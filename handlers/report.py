@@ -183,12 +183,14 @@ async def pressed(update: Update, context: KopContext) -> object:
     parts = query.data.split(":")
     action, ident, value = parts[1], int(parts[2]), (parts[3] if len(parts) > 3 else "")
     if action in ("coop", "year"):
-        if ident not in await _linked_ids(context):
+        linked = await _linked_ids(context)
+        if ident not in linked:
             await audit(context.session, "access_denied", actor=update.effective_user.id,
                         subject_type="cooperative", subject_id=ident, reason="not_linked")
             await query.answer(context.t("report.not_yours"), show_alert=True)
             return None
-        if await repo.latest_draft(context.session, context.person.id) is not None:
+        open_draft = await repo.latest_draft(context.session, context.person.id)
+        if open_draft is not None and open_draft.cooperative_id in linked:
             await _refuse(update, context)  # a picker from before the open draft: stale
             return None
         if action == "year" and (not value.isdigit() or int(value) not in report_years_offered(_today(context))):
