@@ -1,6 +1,8 @@
 """Telegram adapters, one module per feature; `register_all` installs them in order.
 
 Order matters, because PTB gives an update to the first matching handler of each group:
+0. group -3, `inbound_policy`: whether the bot is spoken to at all (bots, foreign groups,
+   channel posts, member updates, edits: logged, not answered).
 1. group -1, `pre`: who the user is, his role and language; the flood limit may stop here.
 2. group 0, features: conversations first (they must see the answers they are waiting for),
    then plain commands and buttons.
@@ -14,12 +16,25 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import basics, broadcast, errors, fallback, menu, pre, profile, registration, report, staff
+from handlers import (
+    basics,
+    broadcast,
+    errors,
+    fallback,
+    inbound_policy,
+    menu,
+    pre,
+    profile,
+    registration,
+    report,
+    staff,
+)
 from handlers.buttons import match_whole
 
 
 def register_all(app: Application) -> None:  # type: ignore[type-arg]
     """Install every handler of KopDesk on `app`, in the order explained above."""
+    inbound_policy.register(app)
     pre.register(app)
     # registration first: its /start <code> must win over the plain /start of basics.
     for feature in (registration, report, broadcast, basics, staff, profile):

@@ -10,6 +10,7 @@ from bot.services.roles import ALL_ROLES
 from bot.tg.context import KopContext
 from handlers import menu
 from handlers.access import serves
+from handlers.chats import ADDRESSED_COMMAND
 
 
 @serves(ALL_ROLES)
@@ -54,4 +55,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(
         MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & private, non_text)
     )
+    # In the officers' chat, a command for the bot that no officers' handler took (a manager's
+    # command, or an unknown one): `serves` answers it with a pointer to the private chat.
+    app.add_handler(MessageHandler(ADDRESSED_COMMAND & filters.ChatType.GROUPS, unknown_command))
     app.add_handler(CallbackQueryHandler(stale_button))

@@ -53,6 +53,7 @@ class Sandbox:
         bot_username: str = "kopdesk_bot",
         bot_first_name: str = "KopDesk",
         seed: int = 0,
+        first_update_id: int | None = None,
     ) -> None:
         self.host = host
         self._requested_port = port
@@ -60,7 +61,7 @@ class Sandbox:
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
         self.seed = seed
-        self.state = State(seed, bot_username, bot_first_name)
+        self.state = State(seed, bot_username, bot_first_name, first_update_id)
         self.faults = FaultInjector(seed)
         self.api = BotApi(self.state)
         self.control = ControlApi(self)

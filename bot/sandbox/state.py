@@ -210,12 +210,16 @@ def reply_snapshot(stored: StoredMessage) -> dict[str, Any]:
 class State:
     """All mutable data of one sandbox instance."""
 
-    def __init__(self, seed: int, bot_username: str, bot_first_name: str) -> None:
+    def __init__(
+        self, seed: int, bot_username: str, bot_first_name: str, first_update_id: int | None = None
+    ) -> None:
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
         self.rng = random.Random(seed)
-        # Telegram starts a bot's update_id sequence at an arbitrary number.
-        self.next_update_id = self.rng.randint(100_000_000, 900_000_000)
+        # Telegram starts a bot's update_id sequence at an arbitrary number. A sandbox started
+        # again for a bot that keeps its database continues where that bot's log ends.
+        start = self.rng.randint(100_000_000, 900_000_000)
+        self.next_update_id = first_update_id if first_update_id is not None else start
         self.notifier = Notifier()
         self.closing = False
         self.reset()

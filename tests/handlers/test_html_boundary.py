@@ -113,6 +113,15 @@ def _html_sent(bot: RunningBot, since: int = 0) -> list[str]:
             if c.method in {"sendMessage", "editMessageText"} and c.params.get("parse_mode") == "HTML"]
 
 
+def _carrying(bot: RunningBot, prefix: str) -> dict:
+    """The last message the bot sent with a button whose data starts with `prefix`."""
+    found = [r for r in bot.request.results("sendMessage")
+             if any(b.get("callback_data", "").startswith(prefix)
+                    for row in (r.get("reply_markup") or {}).get("inline_keyboard", []) for b in row)]
+    assert found, f"no message with a {prefix} button was sent"
+    return found[-1]
+
+
 def _buttons(bot: RunningBot, prefix: str) -> list[str]:
     data = []
     for params in bot.request.sent():
@@ -174,11 +183,14 @@ async def test_cards_and_summaries_are_valid_html_with_hostile_data(runtime: Run
         # The report summary of hostile answers, then the officers' notice of its submission.
         mark = len(bot.request.calls)
         await bot.feed(_with_name(message_update(app, MANAGER, "/laporan"), PERSON_NAME))
-        for data in _buttons(bot, f"rp:resume:{world['draft']}")[:1]:
-            await bot.feed(_with_name(callback_update(app, MANAGER, data), PERSON_NAME))
+        await bot.feed(_with_name(callback_update(app, MANAGER, f"rp:resume:{world['draft']}",
+                                                  message_id=_carrying(bot, "rp:resume:")["message_id"]),
+                                  PERSON_NAME))
         summary = "\n".join(_html_sent(bot, mark))
         assert "<b>Toko & Kios</i>" in summary and COOP["name"] in summary
-        await bot.feed(_with_name(callback_update(app, MANAGER, f"rp:send:{world['draft']}"), PERSON_NAME))
+        await bot.feed(_with_name(callback_update(app, MANAGER, f"rp:send:{world['draft']}",
+                                                  message_id=_carrying(bot, "rp:send:")["message_id"]),
+                                  PERSON_NAME))
 
         refused = [(c.method, refusal(c.method, c.params)) for c in bot.request.calls
                    if refusal(c.method, c.params)]
