@@ -88,7 +88,7 @@ async def invite(update: Update, context: KopContext) -> None:
         await _send_invite(update, context, coop)
 
 
-@serves(STAFF)
+@serves(STAFF, old_messages=True)
 async def invite_pressed(update: Update, context: KopContext) -> None:
     """A cooperative picked from /undang's matches."""
     coop = await _pressed(update, context)
@@ -157,7 +157,7 @@ async def find_coop(update: Update, context: KopContext) -> None:
                         parse_mode=ParseMode.HTML)
 
 
-@serves(STAFF)
+@serves(STAFF, old_messages=True)
 async def coop_pressed(update: Update, context: KopContext) -> None:
     """A cooperative picked from /koperasi's matches."""
     coop = await _pressed(update, context)
