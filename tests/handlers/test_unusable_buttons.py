@@ -15,11 +15,13 @@ from telegram.ext import CallbackQueryHandler
 from bot.i18n import t
 from bot.runtime import Runtime
 from storage.models import AuditEntry, Invite
-from tests.handlers.test_role_matrix import CALLBACKS, USERS, all_handlers, world  # noqa: F401
+from tests.handlers import test_role_matrix as matrix
+from tests.handlers.test_role_matrix import CALLBACKS, USERS, all_handlers
 from tests.support.harness import RunningBot, running_bot
 from tests.support.more_updates import inaccessible_callback_update, inline_callback_update
 from tests.support.updates import callback_update, message_update
 
+world = matrix.world  # the role matrix's two kecamatan, manager and officers
 ADMIN = USERS["admin"]
 GUEST = USERS["guest"]
 STALE = {t(lang, "access.stale_button") for lang in ("id", "en")}
