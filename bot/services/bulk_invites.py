@@ -23,9 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import registration
 from bot.services.audit import audit
+from bot.services.officers import UnknownKecamatan
 from bot.services.roles import Identity
 from storage.models import Cooperative, CoopStatus, Invite
 from storage.repositories import invites as repo
+from storage.repositories import registry
 
 # /undang's list: registration numbers contain no spaces or commas, names do (so a name is
 # searched as before, and only a list in which a registration number appears is taken as one).
@@ -112,6 +114,20 @@ class KecamatanBatch:
     issued: list[IssuedInvite] = field(default_factory=list)
     skipped_managed: int = 0
     skipped_dissolved: int = 0
+
+
+async def resolve_kecamatan(session: AsyncSession, names: Collection[str] | None) -> dict[str, int]:
+    """Name → id of the named kecamatan (any case), or of every kecamatan for None.
+
+    Raises UnknownKecamatan naming those the registry does not know.
+    """
+    if names is None:
+        return {k.name: k.id for k in await registry.list_kecamatan(session)}
+    ids = await registry.kecamatan_ids_by_name(session, names)
+    unknown = [name for name, kecamatan_id in ids.items() if kecamatan_id is None]
+    if unknown:
+        raise UnknownKecamatan(unknown)
+    return {name: kecamatan_id for name, kecamatan_id in ids.items() if kecamatan_id is not None}
 
 
 async def invite_kecamatan(
