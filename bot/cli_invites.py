@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,8 @@ def invites_create(
     settings = _prepare()
     username = _bot_username(settings, bot_username)
     out_dir.mkdir(parents=True, exist_ok=True)
-    job = _Job(settings, None if every else list(names), out_dir, sheet_format, include_managed,
-               username, lang or settings.default_language, officer_id, not no_progress)
+    job = _Job(settings, None if every else list(names), out_dir, sheet_format, include_managed, username,
+               lang or settings.default_language, officer_id=officer_id, progress=not no_progress)
     from bot.services.officers import UnknownKecamatan
 
     try:
@@ -104,17 +105,29 @@ def _bot_username(settings: Settings, given: str | None) -> str:
         sys.exit(2)
 
 
+@dataclass
 class _Job:
     """One run of `invites create`: codes, then files, in one transaction."""
 
-    def __init__(self, settings: Settings, names: list[str] | None, out_dir: Path, sheet_format: str,
-                 include_managed: bool, username: str, lang: str, officer_id: int, progress: bool) -> None:
-        self.settings, self.names, self.out_dir = settings, names, out_dir
-        self.pdf, self.png = _FORMATS[sheet_format]
-        self.include_managed, self.username, self.lang = include_managed, username, lang
-        self.officer_id, self.progress = officer_id, progress
-        self.written: list[Path] = []
-        self.report: list[str] = []
+    settings: Settings
+    names: list[str] | None  # None: every kecamatan
+    out_dir: Path
+    sheet_format: str
+    include_managed: bool
+    username: str
+    lang: str
+    officer_id: int = 0
+    progress: bool = True
+    written: list[Path] = field(default_factory=list)
+    report: list[str] = field(default_factory=list)
+
+    @property
+    def pdf(self) -> bool:
+        return _FORMATS[self.sheet_format][0]
+
+    @property
+    def png(self) -> bool:
+        return _FORMATS[self.sheet_format][1]
 
     def _bar(self, desc: str, unit: str) -> Any:
         return tqdm(desc=desc, unit=unit, file=sys.stderr, disable=not self.progress, mininterval=0.5)

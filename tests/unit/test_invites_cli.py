@@ -179,6 +179,18 @@ async def test_refusals_write_nothing(demo: Database, database_url: str, tmp_pat
     assert not (tmp_path / "sheets").exists() or not list((tmp_path / "sheets").iterdir())
 
 
+async def test_an_unreachable_bot_api_is_said_and_nothing_made(
+    demo: Database, database_url: str, tmp_path: Path
+) -> None:
+    """No --bot-username and getMe fails: exit 2 with the reason, the token never printed."""
+    code, out, err = await kopdesk(database_url, tmp_path, "--all", BOT_TOKEN=TEST_TOKEN,
+                                   TELEGRAM_API_URL="http://127.0.0.1:9/bot")
+    assert code == 2 and err.startswith("error: could not ask the Bot API for the bot's username (")
+    assert "give --bot-username" in err and TEST_TOKEN not in out + err
+    async with demo.session() as session:
+        assert (await session.execute(select(func.count()).select_from(Invite))).scalar_one() == 0
+
+
 async def test_a_failure_while_writing_commits_no_code_and_leaves_no_file(
     demo: Database, runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -191,7 +203,8 @@ async def test_a_failure_while_writing_commits_no_code_and_leaves_no_file(
     monkeypatch.setattr(invite_sheet, "render_pdf", broken)
     out = tmp_path / "sheets"
     out.mkdir()
-    job = cli_invites._Job(runtime.settings, ["Amarasi"], out, "pdf", False, "kopdesk_bot", "id", 0, False)
+    job = cli_invites._Job(runtime.settings, ["Amarasi"], out, sheet_format="pdf", include_managed=False,
+                           username="kopdesk_bot", lang="id", progress=False)
     with pytest.raises(OSError):
         await job.run(demo)
     assert [p.suffix for p in job.written] == [".csv"] and not list(out.iterdir())
