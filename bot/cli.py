@@ -302,5 +302,9 @@ from bot.cli_delivery import register as _register_delivery  # noqa: E402
 
 _register_delivery(main)
 
+from bot.cli_invites import register as _register_invites  # noqa: E402
+
+_register_invites(main)
+
 if __name__ == "__main__":
     main()
