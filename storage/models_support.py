@@ -74,9 +74,26 @@ class FaqEntry(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class TicketState(enum.StrEnum):
-    """open (waits for an officer) → answered (waits for the manager) → closed."""
+class Question(Base):
+    """A question a manager asked the bot, with what it answered (for the ticket and statistics)."""
 
+    __tablename__ = "questions"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    # The answers shown, as "kind:key", best first; empty when nothing matched.
+    answers: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)  # "✅ Terjawab" pressed
+    ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class TicketState(enum.StrEnum):
+    """draft (the manager is typing his question) → open (waits for an officer) →
+    answered (waits for the manager) → closed."""
+
+    DRAFT = "draft"
     OPEN = "open"
     ANSWERED = "answered"
     CLOSED = "closed"
@@ -97,6 +114,8 @@ class Ticket(Base):
     # Copied from the cooperative when opened: the officers' scope filter needs no join.
     kecamatan_id: Mapped[int | None] = mapped_column(Integer, index=True)
     question: Mapped[str] = mapped_column(Text)
+    # What the question is about when asked from a programme card (its title).
+    topic: Mapped[str | None] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(16), default=TicketState.OPEN)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Since when the ticket waits for an officer (opened, or the manager wrote again).
