@@ -148,6 +148,7 @@ async def test_question_answered_and_ticket_round_trip(
     header, officer_photo = await client.wait_for_messages(MANAGER, after_id=more["message_id"], count=2)
     assert header["text"] == t("id", "ticket.answer_file", id=ticket_id)
     assert officer_photo["photo"] and officer_photo["caption"] == "Contoh yang benar"
+    await wait_until(lambda: _is(db, TicketState.ANSWERED), what="the answer committed")
 
     # 8. He writes again (his next free text continues the ticket); unanswered for 25 hours,
     # the ticket is raised again in the officers' chat.
