@@ -40,7 +40,7 @@ def load_questions(path: Path = EVAL_FILE) -> list[Question]:
     """The evaluation questions, in file order."""
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#") or line.startswith("split\t"):
+        if not line.strip() or line.startswith(("#", "split\t")):
             continue
         split, expected, text = line.split("\t", 2)
         keys = frozenset() if expected == "none" else frozenset(expected.split("|"))

@@ -185,6 +185,7 @@ class SeedResult:
 
 
 SAMPLE_CATALOGUE = Path(__file__).parent / "data"
+WITA = ZoneInfo("Asia/Makassar")  # the demo region's timezone
 
 
 async def seed_catalogue(session: Any, tz: ZoneInfo) -> tuple[int, int]:
@@ -205,7 +206,7 @@ async def seed_catalogue(session: Any, tz: ZoneInfo) -> tuple[int, int]:
 
 
 async def seed_demo(
-    db: Database, *, reference_year: int | None = None, tz: ZoneInfo = ZoneInfo("Asia/Makassar")
+    db: Database, *, reference_year: int | None = None, tz: ZoneInfo = WITA
 ) -> SeedResult:
     """Load the 24 kecamatan, the synthetic registry and the sample catalogue; idempotent."""
     year = reference_year if reference_year is not None else utcnow().year - 1

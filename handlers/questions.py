@@ -38,9 +38,7 @@ MESSAGE_LIMIT = service.QUESTION_LIMIT
 DRAFT_HOURS = 24  # "Tanya petugas" pressed: the next message within this is the question
 FOLLOW_UP_HOURS = 24  # after an answer, the manager's next message within this continues it
 _QUESTION_WORDS = frozenset(
-    "apa apakah bagaimana gimana gmn bgmn kapan kpn berapa brp dimana di mana siapa kenapa knp "
-    "mengapa bisakah bolehkah adakah haruskah mohon tolong cara syarat how what when where who "
-    "why which can could is are do does should may".split()
+    ["apa", "apakah", "bagaimana", "gimana", "gmn", "bgmn", "kapan", "kpn", "berapa", "brp", "dimana", "di", "mana", "siapa", "kenapa", "knp", "mengapa", "bisakah", "bolehkah", "adakah", "haruskah", "mohon", "tolong", "cara", "syarat", "how", "what", "when", "where", "who", "why", "which", "can", "could", "is", "are", "do", "does", "should", "may"]
 )
 _INDEX_KEY = "_match_index"
 

@@ -88,7 +88,7 @@ class FaqIn(_Entry):
 
 
 SCHEMA: dict[str, type[_Entry]] = {"programs": ProgrammeIn, "faq": FaqIn}
-MODEL: dict[str, type[Programme] | type[FaqEntry]] = {"programs": Programme, "faq": FaqEntry}
+MODEL: dict[str, type[Programme | FaqEntry]] = {"programs": Programme, "faq": FaqEntry}
 
 
 @dataclass(frozen=True)

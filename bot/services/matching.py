@@ -19,6 +19,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.services.text_id import Analyser, surface_words
 
@@ -122,15 +123,15 @@ class MatchIndex:
         return out
 
 
-def programme_entry(p: object) -> Entry:
+def programme_entry(p: Any) -> Entry:
     """The matchable parts of a programme (a model row or anything with its attributes)."""
     body = " ".join(str(getattr(p, name) or "") for name in ("summary", "eligibility", "how_to_apply"))
-    return Entry("program", int(getattr(p, "id", 0) or 0), str(getattr(p, "key")),
-                 str(getattr(p, "title")), tuple(getattr(p, "keywords") or ()), body)
+    return Entry("program", int(getattr(p, "id", 0) or 0), str(p.key),
+                 str(p.title), tuple(p.keywords or ()), body)
 
 
-def faq_entry(f: object) -> Entry:
+def faq_entry(f: Any) -> Entry:
     """The matchable parts of a FAQ entry."""
-    return Entry("faq", int(getattr(f, "id", 0) or 0), str(getattr(f, "key")),
-                 str(getattr(f, "question")), tuple(getattr(f, "keywords") or ()),
-                 str(getattr(f, "answer")))
+    return Entry("faq", int(getattr(f, "id", 0) or 0), str(f.key),
+                 str(f.question), tuple(f.keywords or ()),
+                 str(f.answer))

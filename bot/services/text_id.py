@@ -100,15 +100,7 @@ SYNONYMS = {
     "notaris": "akta", "npak": "akta", "ubah": "ubah", "ganti": "ubah",
 }
 
-STOPWORDS = frozenset("""
-yang dan di ke dari untuk ini itu saya kami kita anda ada adalah dengan atau juga mau ingin
-akan sudah belum bisa dapat apakah apa kah lah pun nya dong sih ya kok deh tolong mohon bapak
-ibu pak bu kak om mas mbak halo hai selamat pagi siang sore malam terima kasih makasih tanya
-bertanya mau minta boleh bagaimana cara gimana nih tuh oleh para sebagai pada dalam jika kalau
-the a an of to for is are do does can i we our my you your it in on and or be with please hello
-hi about there any this that what how which tahu info informasi soal tentang mengenai kami
-saja aja many much must should need needs does did has have had was were will would could
-""".split())
+STOPWORDS = frozenset(["yang", "dan", "di", "ke", "dari", "untuk", "ini", "itu", "saya", "kami", "kita", "anda", "ada", "adalah", "dengan", "atau", "juga", "mau", "ingin", "akan", "sudah", "belum", "bisa", "dapat", "apakah", "apa", "kah", "lah", "pun", "nya", "dong", "sih", "ya", "kok", "deh", "tolong", "mohon", "bapak", "ibu", "pak", "bu", "kak", "om", "mas", "mbak", "halo", "hai", "selamat", "pagi", "siang", "sore", "malam", "terima", "kasih", "makasih", "tanya", "bertanya", "mau", "minta", "boleh", "bagaimana", "cara", "gimana", "nih", "tuh", "oleh", "para", "sebagai", "pada", "dalam", "jika", "kalau", "the", "a", "an", "of", "to", "for", "is", "are", "do", "does", "can", "i", "we", "our", "my", "you", "your", "it", "in", "on", "and", "or", "be", "with", "please", "hello", "hi", "about", "there", "any", "this", "that", "what", "how", "which", "tahu", "info", "informasi", "soal", "tentang", "mengenai", "kami", "saja", "aja", "many", "much", "must", "should", "need", "needs", "does", "did", "has", "have", "had", "was", "were", "will", "would", "could"])
 
 
 @lru_cache(maxsize=1)

@@ -16,11 +16,19 @@ from bot.i18n import t
 from bot.runtime import Runtime
 from bot.seed import seed_catalogue
 from bot.services import tickets as service
-from storage.models import AuditEntry, Cooperative, CoopForm, CoopType, Kecamatan, ManagerPosition, OfficerRole
+from storage.models import (
+    AuditEntry,
+    Cooperative,
+    CoopForm,
+    CoopType,
+    Kecamatan,
+    ManagerPosition,
+    OfficerRole,
+)
 from storage.models_delivery import OutboxMessage, OutboxPayload
 from storage.models_support import FaqEntry, Question, Ticket, TicketState
 from storage.repositories import people, registry
-from tests.conftest import ADMIN_ID, OFFICERS_CHAT
+from tests.conftest import OFFICERS_CHAT
 from tests.support.harness import fetch, running_bot
 from tests.support.updates import callback_update, message_update, sticker_update
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bench.faq_quality import TARGETS, latency, load_questions, quality, sample_entries, synthetic_entries
+from bench.faq_quality import (
+    TARGETS,
+    latency,
+    load_questions,
+    quality,
+    sample_entries,
+    synthetic_entries,
+)
 from bot.services.matching import MAX_ANSWERS, Entry, MatchIndex
 from bot.services.text_id import Analyser
 
