@@ -84,7 +84,9 @@ async def _answer_text(context: KopContext, match: Match) -> str | None:
             return None
         return f"<b>{html.escape(entry.question)}</b>\n\n{html.escape(entry.answer)}"
     programme = await catalogue_repo.programme(context.session, match.entry.id)
-    return None if programme is None else programmes.card(context, programme)
+    if programme is None or not programme.active or (programme.deadline and programme.deadline < utcnow()):
+        return None  # retired, or its deadline passed since the index was built
+    return programmes.card(context, programme)
 
 
 async def answer_question(update: Update, context: KopContext, text: str) -> None:
@@ -175,6 +177,18 @@ async def escalate_question(update: Update, context: KopContext) -> None:
     question.ticket_id = ticket.id
     await query.answer()
     await context.bot.send_message(update.effective_chat.id, context.t("ticket.opened", id=ticket.id))
+
+
+async def drop_pending(context: KopContext) -> bool:
+    """/batal outside a conversation: forget a question being typed, or an answer after Balas."""
+    if context.person is None:
+        return False
+    had = await repo.draft_of(context.session, context.person.id, utcnow() - timedelta(hours=DRAFT_HOURS))
+    await repo.discard_drafts(context.session, context.person.id)
+    if context.role in STAFF and await repo.wait_of(context.session, context.person.telegram_id):
+        await repo.clear_wait(context.session, context.person.telegram_id)
+        return True
+    return had is not None
 
 
 def _kind(message: Message) -> str | None:

@@ -168,6 +168,20 @@ async def test_ticket_round_trip_by_reply_with_follow_up_and_scope(runtime, worl
     assert "ticket_opened" in await actions(runtime)
 
 
+async def test_cancel_drops_a_question_being_typed(runtime, world):
+    async with running_bot(runtime) as bot:
+        b = bot.app.bot
+        await bot.feed(message_update(b, MANAGER, "❓ Tanya Petugas"))
+        await bot.feed(message_update(b, MANAGER, "/batal"))
+        assert bot.request.texts(MANAGER)[-1] == t("id", "cancel.done")
+        await bot.feed(message_update(b, MANAGER, "bagaimana cara mengajukan kur?"))
+        found = t("id", "ask.found", count=1).split("(")[0]
+        assert any(text.startswith(found) for text in bot.request.texts(MANAGER)[-4:])
+        await bot.feed(message_update(b, MANAGER, "/batal"))
+        assert bot.request.texts(MANAGER)[-1] == t("id", "cancel.nothing")
+    assert await fetch(runtime.db, Ticket) == []
+
+
 async def test_balas_in_private_with_a_photo_and_save_as_faq(runtime, world):
     async with running_bot(runtime) as bot:
         b = bot.app.bot
