@@ -26,6 +26,7 @@ from bot.services.audit import audit
 from bot.services.roles import MANAGERS, STAFF
 from bot.tg.context import KopContext
 from handlers.access import serves
+from handlers.output import send_long
 from handlers.questions import officers
 from storage.models import Person
 from storage.models_support import Ticket, TicketState
@@ -66,8 +67,9 @@ async def _deliver(context: KopContext, ticket: Ticket, message: Message, kind: 
                                                         callback_data=f"tk:c:{ticket.id}")]])
     try:
         if kind == "text":
-            sent = await context.bot.send_message(
-                ticket.manager_telegram_id,
+            # An answer near Telegram's 4096 characters no longer fits with its frame: split.
+            sent = await send_long(
+                context.bot, ticket.manager_telegram_id,
                 t(lang, "ticket.answer", id=ticket.id, text=html.escape(message.text)),
                 parse_mode="HTML", reply_markup=close)
             return sent.message_id

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import Content, enqueue
-from bot.i18n import t
+from bot.i18n import shorten, t
 from bot.services.audit import audit
 from bot.services.roles import Identity, Role
 from storage.models import Person
@@ -187,7 +187,7 @@ async def officer_answered(
     if note_in_thread:
         lang = officers.lang
         body = t(lang, "ticket.answered_note", id=ticket.id, officer=html.escape(officer_name),
-                 text=html.escape(text or t(lang, "ticket.file")))
+                 text=html.escape(shorten(text, 1000) if text else t(lang, "ticket.file")))
         await post(session, officers, ticket, Content(text=body, buttons=save_button(lang, ticket.id)))
 
 

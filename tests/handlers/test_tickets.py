@@ -271,3 +271,20 @@ async def test_programme_browsing_hides_past_deadlines(runtime, world, manual_cl
         assert f"pg:p:{grant.id}" not in buttons(listing)
         await bot.feed(callback_update(b, 5555, f"pg:p:{grant.id}"))
         assert bot.request.calls[-1].params["text"] == t("id", "prog.closed")
+
+
+async def test_a_long_answer_reaches_the_manager_in_parts(runtime, world):
+    async with running_bot(runtime) as bot:
+        b = bot.app.bot
+        await bot.feed(message_update(b, MANAGER, "❓ Tanya Petugas"))
+        await bot.feed(message_update(b, MANAGER, "Mohon penjelasan lengkap tentang RAT"))
+        ticket = (await fetch(runtime.db, Ticket))[0]
+        await bot.feed(callback_update(b, OFFICER, f"tk:r:{ticket.id}"))
+        long_answer = "\n".join(f"Langkah {i}: siapkan dokumen RAT dan undangan anggota." for i in range(80))
+        assert len(long_answer) > 4000
+        await bot.feed(message_update(b, OFFICER, long_answer))
+        parts = bot.request.texts(MANAGER)[-2:]
+        assert all(len(p) <= 4096 for p in parts) and "Langkah 79" in parts[-1]
+        assert bot.request.texts(OFFICER)[-1] == t("id", "ticket.delivered", id=ticket.id)
+    note = (await posts(runtime))[-1][1]
+    assert len(note.text) < 1200 and note.text.startswith("✅")
