@@ -44,10 +44,15 @@ COOPERATIVE = CommandSpec("koperasi", "coop", STAFF)
 STATUS = CommandSpec("status", "setstatus", STAFF)
 OFFICERS = CommandSpec("petugas", "officers", ADMINS)
 BROADCAST = CommandSpec("siaran", "broadcast", STAFF)
+PROGRAMS = CommandSpec("program", "programs", ALL_ROLES)
+ASK = CommandSpec("tanya", "ask", MANAGERS)
+MY_TICKETS = CommandSpec("tiket_saya", "mytickets", MANAGERS)
+TICKETS = CommandSpec("tiket", "tickets", STAFF)
 
 # In the order Telegram's command menu lists them.
 COMMANDS: list[CommandSpec] = [
-    START, REGISTER, REPORT, PROFILE, INVITE, COOPERATIVE, STATUS, OFFICERS, BROADCAST, HELP, LANGUAGE, CANCEL,
+    START, REGISTER, REPORT, PROGRAMS, ASK, MY_TICKETS, PROFILE, INVITE, TICKETS, COOPERATIVE, STATUS,
+    OFFICERS, BROADCAST, HELP, LANGUAGE, CANCEL,
 ]
 
 

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     inactive_after_years: int = Field(2, ge=1, le=10)
     log_retention_days: int = Field(365, ge=1)
     flood_limit_per_minute: int = Field(20, ge=1)
+    # Tickets (SPEC 5): raised again to officers when unanswered this long; checked every tick.
+    ticket_escalate_after_hours: float = Field(24, gt=0)
+    ticket_escalation_tick_seconds: float = Field(300, ge=0.5, le=86400)
+    ticket_reopen_days: int = Field(7, ge=0, le=365)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0"

@@ -25,9 +25,12 @@ from handlers import (
     menu,
     pre,
     profile,
+    programmes,
+    questions,
     registration,
     report,
     staff,
+    tickets,
 )
 from handlers.buttons import match_whole
 
@@ -37,7 +40,7 @@ def register_all(app: Application) -> None:  # type: ignore[type-arg]
     inbound_policy.register(app)
     pre.register(app)
     # registration first: its /start <code> must win over the plain /start of basics.
-    for feature in (registration, report, broadcast, basics, staff, profile):
+    for feature in (registration, report, broadcast, basics, staff, profile, programmes, questions, tickets):
         feature.register(app)
     menu.register_buttons(app)
     fallback.register(app)

@@ -42,6 +42,11 @@ class OutboxPayload(Base):
     document: Mapped[str | None] = mapped_column(String(255))  # Telegram file_id
     # Rows of inline buttons as Telegram's JSON objects ({"text", "callback_data" | "url"}).
     buttons: Mapped[Any | None] = mapped_column(JSONType)
+    # Sent as a reply to this message of the recipient chat (a ticket's thread).
+    reply_to_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Sent with copyMessage from this chat and message (a photo or document of a ticket).
+    copy_from_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    copy_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -35,8 +35,14 @@ class Content:
     photo: str | None = None
     document: str | None = None
     buttons: list[list[dict[str, Any]]] | None = None
+    # A reply to this message of the recipient chat (sent even if it was deleted).
+    reply_to: int | None = None
+    # copyMessage of (chat_id, message_id) instead of a new message; `text` is then ignored.
+    copy_of: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
+        if self.copy_of is not None:
+            return
         if self.photo and self.document:
             raise ValueError("a message carries a photo or a document, not both")
         limit = CAPTION_LIMIT if (self.photo or self.document) else TEXT_LIMIT
@@ -101,6 +107,9 @@ async def enqueue(
     payload_id = await repo.add_payload(
         session, text=message.text, parse_mode=message.parse_mode, photo=message.photo,
         document=message.document, buttons=message.buttons, created_at=now,
+        reply_to_message_id=message.reply_to,
+        copy_from_chat_id=message.copy_of[0] if message.copy_of else None,
+        copy_message_id=message.copy_of[1] if message.copy_of else None,
     )
     batch_id = await repo.add_batch(
         session, source_kind=kind, source_id=None if source_id is None else str(source_id),

@@ -42,6 +42,8 @@ COMMANDS = {
     "status": STAFF, "setstatus": STAFF,
     "petugas": {A}, "officers": {A},
     "siaran": STAFF, "broadcast": STAFF,
+    "program": EVERYONE, "programs": EVERYONE, "tanya": {M}, "ask": {M},
+    "tiket_saya": {M}, "mytickets": {M}, "tiket": STAFF, "tickets": STAFF,
 }
 # Callback patterns: who may press, with sample data ({home}: a cooperative in the scoped
 # officer's kecamatan and the manager's own; {away}: elsewhere).
@@ -66,6 +68,18 @@ CALLBACKS = {
     r"^sia:go:\d{1,9}$": ("sia:go:999999", STAFF),
     r"^sia:x:\d{1,9}$": ("sia:x:999999", STAFF),
     r"^rp:[a-z]+:\d{1,9}(:[a-z0-9_]+)?$": ("rp:year:{home}:2020", {M}),
+    # Programmes (public) and tickets; 999999 names nothing: allowed roles get "stale".
+    r"^pg:home$": ("pg:home", EVERYONE),
+    r"^pg:c:[a-z]{2,16}:\d{1,3}$": ("pg:c:permodalan:0", EVERYONE),
+    r"^pg:p:\d{1,9}$": ("pg:p:999999", EVERYONE),
+    r"^tk:ok:\d{1,12}$": ("tk:ok:999999", {M}),
+    r"^tk:q:\d{1,12}$": ("tk:q:999999", {M}),
+    r"^tk:ask:p:\d{1,9}$": ("tk:ask:p:999999", {M}),
+    r"^tk:r:\d{1,12}$": ("tk:r:999999", STAFF),
+    r"^tk:x:\d{1,12}$": ("tk:x:999999", STAFF),
+    r"^tk:f:\d{1,12}$": ("tk:f:999999", STAFF),
+    r"^tk:c:\d{1,12}$": ("tk:c:999999", {M}),
+    r"^tk:o:\d{1,12}$": ("tk:o:999999", {M}),
 }
 ROLE_OF = {G: Role.GUEST, M: Role.MANAGER, O: Role.OFFICER, S: Role.OFFICER, A: Role.ADMIN}
 REFUSALS = {t(lang, key) for lang in ("id", "en") for key in
