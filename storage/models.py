@@ -403,3 +403,4 @@ class AnnualReportRecord(Base):
 # The delivery tables live in their own module; imported here so that `Base.metadata` always
 # holds them (a module import, not names: either module may be imported first).
 import storage.models_delivery  # noqa: E402,F401
+import storage.models_meetings  # noqa: E402,F401

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.delivery.journal import Journal
@@ -75,6 +75,7 @@ class _Payload:
     photo: str | None
     document: str | None
     markup: InlineKeyboardMarkup | None
+    upload: tuple[str, bytes] | None = None  # (file name, bytes) sent as a new document
 
 
 class DeliveryEngine:
@@ -236,8 +237,9 @@ class DeliveryEngine:
                 for payload_id, p in (await repo.payloads(session, missing)).items():
                     markup = (InlineKeyboardMarkup.de_json({"inline_keyboard": p.buttons}, self.bot)
                               if p.buttons else None)
+                    upload = (p.document_name or "file", p.document_data) if p.document_data else None
                     self._payloads[payload_id] = _Payload(p.text, p.parse_mode, p.photo,
-                                                          p.document, markup)
+                                                          p.document, markup, upload)
         return rows
 
     # --- sending -------------------------------------------------------------------------------
@@ -296,6 +298,10 @@ class DeliveryEngine:
         if p.photo:
             return await self.bot.send_photo(chat_id, p.photo, caption=p.text,
                                              parse_mode=p.parse_mode, reply_markup=p.markup)
+        if p.upload:
+            return await self.bot.send_document(chat_id, InputFile(p.upload[1], filename=p.upload[0]),
+                                                caption=p.text, parse_mode=p.parse_mode,
+                                                reply_markup=p.markup)
         if p.document:
             return await self.bot.send_document(chat_id, p.document, caption=p.text,
                                                 parse_mode=p.parse_mode, reply_markup=p.markup)
