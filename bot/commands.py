@@ -44,10 +44,13 @@ COOPERATIVE = CommandSpec("koperasi", "coop", STAFF)
 STATUS = CommandSpec("status", "setstatus", STAFF)
 OFFICERS = CommandSpec("petugas", "officers", ADMINS)
 BROADCAST = CommandSpec("siaran", "broadcast", STAFF)
+MEETINGS = CommandSpec("rapat", "meetings", MANAGERS | STAFF)
+NEW_MEETING = CommandSpec("rapat_baru", "newmeeting", STAFF)
 
 # In the order Telegram's command menu lists them.
 COMMANDS: list[CommandSpec] = [
-    START, REGISTER, REPORT, PROFILE, INVITE, COOPERATIVE, STATUS, OFFICERS, BROADCAST, HELP, LANGUAGE, CANCEL,
+    START, REGISTER, REPORT, PROFILE, INVITE, COOPERATIVE, STATUS, OFFICERS, BROADCAST, MEETINGS,
+    NEW_MEETING, HELP, LANGUAGE, CANCEL,
 ]
 
 

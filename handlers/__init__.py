@@ -14,6 +14,7 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from handlers import basics, broadcast, errors, fallback, menu, pre, profile, registration, report, staff
+from handlers import meetings, meetings_list  # noqa: I001 -- kept apart for merges
 
 
 def register_all(app: Application) -> None:  # type: ignore[type-arg]
@@ -21,6 +22,9 @@ def register_all(app: Application) -> None:  # type: ignore[type-arg]
     pre.register(app)
     # registration first: its /start <code> must win over the plain /start of basics.
     for feature in (registration, report, broadcast, basics, staff, profile):
+        feature.register(app)
+    # meetings: the /rapat_baru conversation (with the edit steps), then /rapat and RSVP buttons.
+    for feature in (meetings, meetings_list):
         feature.register(app)
     menu.register_buttons(app)
     fallback.register(app)

@@ -19,7 +19,6 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot import commands
-from bot.i18n import t
 from bot.services import report_flow
 from bot.services.annual_report import FIELD_BY_NAME, FieldSpec, parse_answer
 from bot.services.audit import audit
@@ -31,7 +30,6 @@ from bot.tg.context import KopContext
 from handlers import menu
 from handlers.access import serves
 from handlers.conversation import conversation
-from handlers.notify import tell_officers
 from storage.models import ReportDraft
 from storage.repositories import coop_browse, registry
 from storage.repositories import reports as repo
@@ -325,13 +323,7 @@ async def _submit(update: Update, context: KopContext, draft: ReportDraft) -> ob
                   revision=done.record.revision, status=status),
         reply_markup=menu.main_menu(context.application, context.role, context.lang),
     )
-    lang = settings.default_language
-    await tell_officers(
-        context,
-        t(lang, "report.officers_notice", year=done.record.fiscal_year, coop=html.escape(coop.name),
-          revision=done.record.revision, who=html.escape(update.effective_user.full_name),
-          status=t(lang, f"status.{done.status.name.lower()}")),
-    )
+    # The officers learn of it in their daily digest (bot/services/digest.py), not one by one.
     return ConversationHandler.END
 
 

@@ -80,6 +80,8 @@ class Meeting(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     # The calendar file's SEQUENCE: bumped on every change, so phones update the event.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # What the officer is changing right now ("when" or "place"): his next text is the new value.
+    editing: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -87,6 +87,10 @@ class Audience:
             cooperative_ids=tuple(data.get("cooperative_ids") or ()),
         )
 
+    def cooperatives(self, scope: Collection[int] | None) -> Any:
+        """A SELECT of the ids of the matching cooperatives within `scope` (meetings use it)."""
+        return self._cooperatives(scope)
+
     def _cooperatives(self, scope: Collection[int] | None) -> Any:
         kind = self.kind
         return repo.cooperative_ids(

@@ -61,11 +61,7 @@ def _hour(hour: int, minute: int, period: str | None) -> time:
         if not 1 <= hour <= 12:
             raise ParseError("when.time_invalid")
         hour = hour % 12 + (12 if period.startswith("p") else 0)
-    elif period in ("siang",) and hour < 11:
-        hour += 12
-    elif period == "sore" and hour < 12:
-        hour += 12
-    elif period == "malam" and 6 <= hour < 12:
+    elif period in ("siang",) and hour < 11 or period == "sore" and hour < 12 or period == "malam" and 6 <= hour < 12:
         hour += 12
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
         raise ParseError("when.time_invalid")

@@ -32,3 +32,6 @@ def schedule(app: Any) -> None:
     for job in app.job_queue.get_jobs_by_name(STATUS_JOB):
         job.schedule_removal()
     app.job_queue.run_daily(refresh_statuses, time=time(2, 0, tzinfo=tz), name=STATUS_JOB)
+    from bot.tg import ticks  # meetings, report campaign, digest (SPEC 6)
+
+    ticks.schedule(app)

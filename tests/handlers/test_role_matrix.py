@@ -42,6 +42,7 @@ COMMANDS = {
     "status": STAFF, "setstatus": STAFF,
     "petugas": {A}, "officers": {A},
     "siaran": STAFF, "broadcast": STAFF,
+    "rapat": {M} | STAFF, "meetings": {M} | STAFF, "rapat_baru": STAFF, "newmeeting": STAFF,
 }
 # Callback patterns: who may press, with sample data ({home}: a cooperative in the scoped
 # officer's kecamatan and the manager's own; {away}: elsewhere).
@@ -66,6 +67,20 @@ CALLBACKS = {
     r"^sia:go:\d{1,9}$": ("sia:go:999999", STAFF),
     r"^sia:x:\d{1,9}$": ("sia:x:999999", STAFF),
     r"^rp:[a-z]+:\d{1,9}(:[a-z0-9_]+)?$": ("rp:year:{home}:2020", {M}),
+    # Meetings (SPEC 6): 999999 is no meeting, so staff get "stale" / "not yours", others a refusal.
+    r"^mtg:k:\d{1,9}:(rakor|rat|pelatihan|sosialisasi|lainnya)$": ("mtg:k:999999:rakor", STAFF),
+    r"^mtg:all:\d{1,9}$": ("mtg:all:999999", STAFF),
+    r"^mtg:kp:\d{1,9}:\d{1,9}$": ("mtg:kp:999999:0", STAFF),
+    r"^mtg:kc:\d{1,9}:\d{1,9}$": ("mtg:kc:999999:1", STAFF),
+    r"^mtg:s:\d{1,9}:(aktif|tidak_aktif)$": ("mtg:s:999999:aktif", STAFF),
+    r"^mtg:aud:\d{1,9}$": ("mtg:aud:999999", STAFF),
+    r"^mtg:go:\d{1,9}$": ("mtg:go:999999", STAFF),
+    r"^mtg:x:\d{1,9}$": ("mtg:x:999999", STAFF),
+    r"^mtg:e[wp]:\d{1,9}$": ("mtg:ew:999999", STAFF),
+    r"^mtg:cx:\d{1,9}$": ("mtg:cx:999999", STAFF),
+    r"^mtg:cx[yn]:\d{1,9}$": ("mtg:cxy:999999", STAFF),
+    # An RSVP for no meeting: the manager is told it is not his, others are refused.
+    r"^rsvp:\d{1,9}:[a-z]$": ("rsvp:999999:h", {M}),
 }
 ROLE_OF = {G: Role.GUEST, M: Role.MANAGER, O: Role.OFFICER, S: Role.OFFICER, A: Role.ADMIN}
 REFUSALS = {t(lang, key) for lang in ("id", "en") for key in

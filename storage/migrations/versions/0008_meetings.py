@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import storage.types
-from sqlalchemy.dialects import postgresql
 
 revision: str = '0008'
 down_revision: str | None = '0005'
@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.Column('created_by', sa.BigInteger(), nullable=False),
     sa.Column('chat_id', sa.BigInteger(), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('editing', sa.String(length=16), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('changed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
