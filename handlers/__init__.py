@@ -14,7 +14,7 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from handlers import basics, broadcast, errors, fallback, menu, pre, profile, registration, report, staff
-from handlers import meetings, meetings_list  # noqa: I001 -- kept apart for merges
+from handlers import meetings, meetings_list
 
 
 def register_all(app: Application) -> None:  # type: ignore[type-arg]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, select
+from sqlalchemy import and_, exists, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import Content, Recipient, enqueue
@@ -112,7 +112,7 @@ async def tick(session: AsyncSession, *, now: datetime, settings: Any) -> TickRe
         .from_select(["cooperative_id", "fiscal_year", "round", "due_on", "queued_at", "recipients"],
                      select(owing.c.id, literal(current.fiscal_year), literal(number),
                             literal(current.rounds[number]), literal(now, CampaignReminder.queued_at.type),
-                            literal(0)))
+                            literal(0)).where(true()))  # SQLite needs a WHERE before ON CONFLICT
         .on_conflict_do_nothing()
         .returning(CampaignReminder.cooperative_id)
     )

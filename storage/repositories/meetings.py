@@ -189,8 +189,8 @@ async def move_reminders(session: AsyncSession, meeting_id: int, starts_at: date
     """The meeting moved: pending reminders follow; those now already due are dropped (the change
     notice itself tells the invitee); returns how many were dropped."""
     rows = await session.execute(
-        select(_REM.c.offset_seconds.distinct()).where(
-            _REM.c.meeting_id == meeting_id, _REM.c.state == ReminderState.PENDING.value)
+        select(_REM.c.offset_seconds).where(
+            _REM.c.meeting_id == meeting_id, _REM.c.state == ReminderState.PENDING.value).distinct()
     )
     dropped = 0
     for offset in list(rows.scalars()):
