@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     reminder_tick_seconds: float = Field(30, ge=0.2, le=3600)
     campaign_start: str = "01-15"
     campaign_skip_inactive: bool = False
-    digest_time: str = "08:00"
+    campaign_enabled: bool = True
+    digest_time: str = "08:00"  # or "off"
     report_legal_deadline: str = "06-30"
     inactive_after_years: int = Field(2, ge=1, le=10)
     log_retention_days: int = Field(365, ge=1)
@@ -127,9 +128,11 @@ class Settings(BaseSettings):
     @field_validator("digest_time")
     @classmethod
     def _clock_time(cls, value: str) -> str:
+        if value.strip().lower() == "off":
+            return "off"
         match = re.fullmatch(r"(\d{1,2})[:.](\d{2})", value.strip())
         if not match or not (int(match.group(1)) <= 23 and int(match.group(2)) <= 59):
-            raise ValueError("must be HH:MM, e.g. 08:00")
+            raise ValueError("must be HH:MM, e.g. 08:00, or off")
         return f"{int(match.group(1)):02d}:{match.group(2)}"
 
     @field_validator("report_deadline", "report_legal_deadline", "campaign_start")

@@ -101,6 +101,8 @@ def _missing_report(fiscal_year: int, skip_inactive: bool) -> Any:
 
 async def tick(session: AsyncSession, *, now: datetime, settings: Any) -> TickResult:
     """Insert this round's rows for cooperatives still owing the report; queue their reminders."""
+    if not settings.campaign_enabled:
+        return TickResult(0)
     today = now.astimezone(settings.tz).date()
     current = season(today.year, start=settings.campaign_start, deadline=settings.report_deadline)
     number = current.round_on(today)

@@ -48,7 +48,9 @@ class TickResult:
 
 
 def due(now: datetime, settings: Any) -> bool:
-    """True once today's DIGEST_TIME has passed (local time)."""
+    """True once today's DIGEST_TIME has passed (local time); never when it is "off"."""
+    if settings.digest_time == "off":
+        return False
     hour, minute = (int(p) for p in settings.digest_time.split(":"))
     return now.astimezone(settings.tz).time() >= time(hour, minute)
 

@@ -33,8 +33,7 @@ def offset_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def bot_env(bot_env: dict[str, str], offset_file: Path) -> dict[str, str]:
     """The usual environment, the movable clock and a short scheduler tick."""
-    return {**bot_env, "CLOCK_OFFSET_FILE": str(offset_file), "REMINDER_TICK_SECONDS": "0.3",
-            "DIGEST_TIME": "23:59"}
+    return {**bot_env, "CLOCK_OFFSET_FILE": str(offset_file), "REMINDER_TICK_SECONDS": "0.3"}
 
 
 async def _last(client: SandboxClient, chat_id: int) -> dict:

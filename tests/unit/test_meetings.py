@@ -17,7 +17,15 @@ from bot.services import campaign, digest, meetings, reminders
 from bot.services.audience import Audience
 from bot.services.meetings import RsvpResult
 from bot.services.roles import Identity, Role
-from storage.models import AnnualReportRecord, AuditEntry, Cooperative, CoopForm, CoopStatus, CoopType, Person
+from storage.models import (
+    AnnualReportRecord,
+    AuditEntry,
+    Cooperative,
+    CoopForm,
+    CoopStatus,
+    CoopType,
+    Person,
+)
 from storage.models_delivery import OutboxBatch, OutboxMessage, OutboxPayload
 from storage.models_meetings import Meeting, MeetingReminder
 from storage.repositories import registry
