@@ -4,7 +4,9 @@ moving the clock in a test makes the next tick see what fell due.
 
 Each part runs in its own short transaction, so one failing part does not hold back the others:
 meeting reminders (`bot.services.reminders`), the annual-report campaign
-(`bot.services.campaign`) and the officers' daily digest (`bot.services.digest`). The first tick
+(`bot.services.campaign`) and the officers' daily digest (`bot.services.digest`). Due reminders are claimed in chunks of `reminders.CLAIM`, one
+transaction each, until none is left: thousands falling due at once all reach the outbox in the
+same tick. The first tick
 runs at start-up: reminders that fell due while the bot was down go out at once (or are dropped
 if their meeting began), and a digest missed at 08:00 is sent.
 """
@@ -36,9 +38,17 @@ async def tick(context: Any) -> None:
     )
     for name, part in parts:
         try:
-            async with runtime.db.session() as session:
-                result = await part(session, utcnow())
-                queued += getattr(result, "queued", 0)
+            while True:
+                async with runtime.db.session() as session:
+                    result = await part(session, utcnow())
+                done = getattr(result, "queued", 0)
+                queued += done
+                # A full claim means more may be due: drain them now (each chunk its own
+                # transaction), not one chunk per tick interval.
+                if name != "meeting reminders" or done < reminders.CLAIM:
+                    break
+                if found := app.bot_data.get("_delivery_engine"):
+                    found[0].wake()
         except Exception:  # noqa: BLE001 -- logged; the next tick tries again (nothing was committed)
             _LOG.exception("scheduler tick: %s failed", name)
     if queued:
