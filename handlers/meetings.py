@@ -1,8 +1,9 @@
 """/rapat_baru (/newmeeting), SPEC 6: an officer calls a meeting, step by step, then Kirim / Batal.
 
 Title, kind (buttons), date and time typed as people type them (`bot.services.parsing_when`),
-place or link, description (/lewati), audience (the audience service, within his kecamatan
-scope, with the same choices and labels as /siaran), reminder offsets (/lewati keeps the
+place or link, description (/lewati), audience (`handlers.audience_picker`, shared with
+/siaran: all, a kecamatan, a status, a type, or cooperatives searched by name or number and
+ticked — within his kecamatan scope), reminder offsets (/lewati keeps the
 default REMINDER_OFFSETS), then a preview with the exact number of invitees and the date as it
 will be shown. The draft is a `meetings` row; every button names it (`mtg:<action>:<id>[:arg]`),
 so buttons work in any state and after a restart, and a stale or foreign one changes nothing.
@@ -27,6 +28,7 @@ from telegram.ext import (
 
 from bot import commands
 from bot.formatting import zone_name
+from bot.services import audience as audiences
 from bot.services import meetings
 from bot.services.audience import Audience
 from bot.services.parsing import ParseError
@@ -35,18 +37,17 @@ from bot.services.reminders import before_text
 from bot.services.roles import STAFF
 from bot.tg.context import KopContext
 from handlers.access import serves
-from handlers.broadcast import _label as audience_label
+from handlers.audience_picker import AudiencePicker
+from handlers.audience_picker import label as audience_label
 from handlers.conversation import conversation
 from handlers.meetings_list import EDIT, edit_buttons, edit_text
-from storage.models import CoopStatus
 from storage.models_meetings import Meeting, MeetingKind
-from storage.repositories import audience as audience_repo
 from storage.types import utcnow
 
-TITLE, KIND, WHEN, PLACE, DESCRIPTION, AUDIENCE, OFFSETS, CONFIRM = (
-    "mtg_title", "mtg_kind", "mtg_when", "mtg_place", "mtg_description", "mtg_audience", "mtg_offsets", "mtg_confirm",
+TITLE, KIND, WHEN, PLACE, DESCRIPTION, AUDIENCE, PICK, OFFSETS, CONFIRM = (
+    "mtg_title", "mtg_kind", "mtg_when", "mtg_place", "mtg_description", "mtg_audience", "mtg_pick",
+    "mtg_offsets", "mtg_confirm",
 )
-PAGE = 8
 
 
 def _button(text: str, data: str) -> InlineKeyboardButton:
@@ -166,33 +167,28 @@ async def got_description(update: Update, context: KopContext, draft: Meeting, t
     return AUDIENCE
 
 
+PICKER = AudiencePicker("mtg", kecamatan="kc", cancel_key="meeting.cancel_button")
+
+
 def _audience_menu(context: KopContext, draft_id: int) -> InlineKeyboardMarkup:
-    d = draft_id
-    return InlineKeyboardMarkup([
-        [_button(context.t("siaran.aud_all"), f"mtg:all:{d}")],
-        [_button(context.t("siaran.aud_kecamatan"), f"mtg:kp:{d}:0")],
-        [_button(context.t("siaran.aud_aktif"), f"mtg:s:{d}:aktif"),
-         _button(context.t("siaran.aud_tidak_aktif"), f"mtg:s:{d}:tidak_aktif")],
-        [_button(context.t("meeting.cancel_button"), f"mtg:x:{d}")],
-    ])
+    return PICKER.menu(context, draft_id)
 
 
 @serves(STAFF)
 @_pressed
 async def kecamatan_page(update: Update, context: KopContext, draft: Meeting) -> str:
     """A page of the kecamatan in the officer's scope."""
-    page = max(int(update.callback_query.data.split(":")[3]), 0)
-    rows, total = await audience_repo.kecamatan_page(context.session, context.identity.scope_list, page, PAGE)
-    buttons = [_button(k.name, f"mtg:kc:{draft.id}:{k.id}") for k in rows]
-    keyboard = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
-    nav = []
-    if page > 0:
-        nav.append(_button("◀️", f"mtg:kp:{draft.id}:{page - 1}"))
-    if (page + 1) * PAGE < total:
-        nav.append(_button("▶️", f"mtg:kp:{draft.id}:{page + 1}"))
-    keyboard += [nav, [_button(context.t("nav.back"), f"mtg:aud:{draft.id}")]]
-    await update.callback_query.edit_message_text(
-        context.t("siaran.pick_kecamatan"), reply_markup=InlineKeyboardMarkup([r for r in keyboard if r]))
+    keyboard = await PICKER.kecamatan_page(context, draft.id, int(update.callback_query.data.split(":")[3]))
+    await update.callback_query.edit_message_text(context.t("siaran.pick_kecamatan"), reply_markup=keyboard)
+    return AUDIENCE
+
+
+@serves(STAFF)
+@_pressed
+async def type_menu(update: Update, context: KopContext, draft: Meeting) -> str:
+    """The types of cooperative to choose from."""
+    await update.callback_query.edit_message_text(context.t("siaran.pick_type"),
+                                                  reply_markup=PICKER.type_menu(context, draft.id))
     return AUDIENCE
 
 
@@ -207,18 +203,15 @@ async def back_to_audience(update: Update, context: KopContext, draft: Meeting) 
 @serves(STAFF)
 @_pressed
 async def choose_audience(update: Update, context: KopContext, draft: Meeting) -> str:
-    """All, a kecamatan (in scope) or a status chosen; then the reminder offsets."""
-    parts = update.callback_query.data.split(":")
-    if parts[1] == "all":
-        audience = Audience.everyone()
-    elif parts[1] == "kc":
-        kecamatan_id = int(parts[3])
-        if context.identity.scope is not None and kecamatan_id not in context.identity.scope:
-            await context.bot.send_message(update.effective_chat.id, context.t("access.out_of_scope"))
-            return AUDIENCE
-        audience = Audience.in_kecamatan(kecamatan_id)
-    else:
-        audience = Audience.with_status(CoopStatus[parts[3].upper()])
+    """All, a kecamatan (in scope), a status or a type chosen; then the reminder offsets."""
+    audience = PICKER.choice(update.callback_query.data, context)
+    if isinstance(audience, str):  # out of scope, or a forged type
+        await context.bot.send_message(update.effective_chat.id, context.t(audience))
+        return AUDIENCE
+    return await _audience_chosen(update, context, draft, audience)
+
+
+async def _audience_chosen(update: Update, context: KopContext, draft: Meeting, audience: Audience) -> str:
     draft.audience = audience.to_json()
     label = await audience_label(context, audience)
     draft.audience_label = label[:500]
@@ -226,6 +219,62 @@ async def choose_audience(update: Update, context: KopContext, draft: Meeting) -
     offsets = _offsets_text(draft, context.lang)
     await context.bot.send_message(update.effective_chat.id, context.t("meeting.ask_offsets", offsets=offsets))
     return OFFSETS
+
+
+# --- chosen cooperatives: searched by name or number, ticked, Selesai --------------------------
+
+
+def _pick_keyboard(context: KopContext, draft: Meeting, shown: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    return PICKER.pick_keyboard(context, draft.id, audiences.chosen_ids(draft.audience), shown)
+
+
+@serves(STAFF)
+@_pressed
+async def pick_cooperatives(update: Update, context: KopContext, draft: Meeting) -> str:
+    """'Choose cooperatives': ask for a name or number to search."""
+    await update.callback_query.edit_message_text(context.t("siaran.pick_coops"),
+                                                  reply_markup=_pick_keyboard(context, draft, []))
+    return PICK
+
+
+@serves(STAFF)
+@_typed
+async def search_cooperatives(update: Update, context: KopContext, draft: Meeting, text: str) -> str:
+    """A name or number typed while choosing: the matches in his scope, to tick."""
+    shown = await PICKER.search(context, text)
+    if not shown:
+        await update.effective_message.reply_text(context.t("siaran.coops_none", query=text))
+        return PICK
+    await update.effective_message.reply_text(context.t("siaran.coops_found", query=text),
+                                              reply_markup=_pick_keyboard(context, draft, shown))
+    return PICK
+
+
+@serves(STAFF)
+@_pressed
+async def toggle_cooperative(update: Update, context: KopContext, draft: Meeting) -> str:
+    """Tick or untick one cooperative of the results (unknown, out of scope, one too many: no)."""
+    query = update.callback_query
+    audience = await audiences.toggle_chosen(context.session, draft.audience, int(query.data.split(":")[3]),
+                                             context.identity)
+    if audience is None:
+        await context.bot.send_message(update.effective_chat.id,
+                                       context.t("siaran.coops_too_many", limit=audiences.MAX_CHOSEN))
+        return PICK
+    draft.audience = audience.to_json()
+    await query.edit_message_reply_markup(reply_markup=_pick_keyboard(context, draft, PICKER.shown(query.message.reply_markup)))
+    return PICK
+
+
+@serves(STAFF)
+@_pressed
+async def cooperatives_done(update: Update, context: KopContext, draft: Meeting) -> str:
+    """Selesai: the chosen cooperatives are the audience; then the reminder offsets."""
+    chosen = audiences.chosen_ids(draft.audience)
+    if not chosen:
+        await context.bot.send_message(update.effective_chat.id, context.t("siaran.coops_empty"))
+        return PICK
+    return await _audience_chosen(update, context, draft, Audience.chosen(*chosen))
 
 
 def _offsets_text(draft: Meeting, lang: str) -> str:
@@ -300,11 +349,9 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     kinds = "|".join(k.value for k in MeetingKind)
     buttons = [
         CallbackQueryHandler(got_kind, pattern=rf"^mtg:k:\d{{1,9}}:({kinds})$"),
-        CallbackQueryHandler(choose_audience, pattern=r"^mtg:all:\d{1,9}$"),
-        CallbackQueryHandler(kecamatan_page, pattern=r"^mtg:kp:\d{1,9}:\d{1,9}$"),
-        CallbackQueryHandler(choose_audience, pattern=r"^mtg:kc:\d{1,9}:\d{1,9}$"),
-        CallbackQueryHandler(choose_audience, pattern=r"^mtg:s:\d{1,9}:(aktif|tidak_aktif)$"),
-        CallbackQueryHandler(back_to_audience, pattern=r"^mtg:aud:\d{1,9}$"),
+        *PICKER.handlers(choose=choose_audience, kecamatan_page=kecamatan_page, type_menu=type_menu,
+                         pick=pick_cooperatives, toggle=toggle_cooperative, done=cooperatives_done,
+                         back=back_to_audience),
         CallbackQueryHandler(send, pattern=r"^mtg:go:\d{1,9}$"),
         CallbackQueryHandler(drop, pattern=r"^mtg:x:\d{1,9}$"),
         *edit_buttons(),
@@ -321,6 +368,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
             PLACE: [MessageHandler(text, got_place)],
             DESCRIPTION: [MessageHandler(text, got_description), skip],
             AUDIENCE: [],
+            PICK: [MessageHandler(text, search_cooperatives)],
             OFFSETS: [MessageHandler(text, got_offsets), CommandHandler(commands.SKIP.names, got_offsets)],
             CONFIRM: [],
             EDIT: [MessageHandler(text, edit_text)],
