@@ -58,8 +58,17 @@ async def tick(context: Any) -> None:
 
 
 def schedule(app: Any) -> None:
-    """Register the tick (named: a second call replaces it instead of adding another)."""
+    """Register the tick (named: a second call replaces it instead of adding another).
+
+    Called before the JobQueue starts. An interval job whose first run is "now" would not run
+    at start-up: APScheduler computes its next run when the scheduler starts, and by then "now"
+    has passed, so it skips to one interval later. The start-up tick is therefore its own
+    one-off job, allowed to run however late it starts (misfire_grace_time=None), and the
+    periodic one begins an interval later.
+    """
     for job in app.job_queue.get_jobs_by_name(TICK_JOB):
         job.schedule_removal()
-    app.job_queue.run_repeating(tick, interval=app.runtime.settings.reminder_tick_seconds, first=0,
-                                name=TICK_JOB, job_kwargs={"max_instances": 1, "coalesce": True})
+    interval = app.runtime.settings.reminder_tick_seconds
+    app.job_queue.run_once(tick, when=0, name=TICK_JOB, job_kwargs={"misfire_grace_time": None})
+    app.job_queue.run_repeating(tick, interval=interval, first=interval, name=TICK_JOB,
+                                job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None})
