@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -69,7 +70,7 @@ class ReminderBench(Bench):
         """Start `kopdesk run` (the scheduler tick and the delivery engine in one process)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "DATABASE_"))}
         env.update(BOT_TOKEN=TOKEN, TELEGRAM_API_URL=self.base_url, DATABASE_URL=self.db_url,
-                   SEND_RATE="1000", PAID_BROADCASTS="true", LOG_LEVEL="WARNING",
+                   SEND_RATE="1000", PAID_BROADCASTS="true", LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
                    CLOCK_OFFSET_FILE=str(self.clock_file), REMINDER_TICK_SECONDS=str(self.tick),
                    DELIVERY_LEASE_SECONDS="5", DIGEST_TIME="off", CAMPAIGN_ENABLED="false",
                    ADMIN_IDS="1", OFFICERS_CHAT_ID="-100")
@@ -206,6 +207,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             if proc is not None:
                 proc.stop()
+            if args.logs:
+                Path(args.logs).mkdir(parents=True, exist_ok=True)
+                for log in workdir.glob("*.log"):
+                    shutil.copy(log, Path(args.logs) / log.name)
             await bench.http.close()
             await bench.db.dispose()
             sandbox.stop()
@@ -265,6 +270,7 @@ def main() -> None:
     parser.add_argument("--tick", type=float, default=30.0, help="REMINDER_TICK_SECONDS of the bot (default as shipped)")
     parser.add_argument("--database-url", default=None, help="PostgreSQL server (a scratch database is made)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the kill moments")
+    parser.add_argument("--logs", default=None, help="copy the processes' logs to this directory")
     args = parser.parse_args()
     started = time.perf_counter()
     result = asyncio.run(run(args))
