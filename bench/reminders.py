@@ -7,13 +7,14 @@ moved through CLOCK_OFFSET_FILE: before each offset the bot's time is set a few 
 that offset's due time, and real time then lets it fall due during the run.
 
 - Lateness: for every reminder, when it was written to the outbox (its outbox batch's
-  `created_at`, on the bot's clock) minus its due time. Target: p99 within the scheduler's tick interval
-  (REMINDER_TICK_SECONDS), reminders that fell due while the process was down included.
+  `created_at`, on the bot's clock) minus its due time. Target: p99 within the scheduler's
+  tick interval (REMINDER_TICK_SECONDS), reminders that fell due while the process was down
+  included.
 - Three `kill -9` of the bot process, restarted at once, one at each offset: a second before the
   first offset falls due (they fall due while it is down), the moment the second offset's first
   reminders reach the outbox (mid-claim, mid-send), at a random moment of the tick interval after
-  the third fell due. Target: every
-  reminder queued exactly once (outbox rows per invitee and offset) and sent exactly once
+  the third fell due. Target: every reminder queued exactly once (outbox rows per invitee and
+  offset) and sent exactly once
   (sendMessage calls that succeeded, per chat and offset — the offsets are sent one after the
   other, so the calls are told apart by their sequence number); a duplicate send could only come
   from an outbox row caught in `sending` by a kill (at-least-once delivery), counted separately.
@@ -23,6 +24,7 @@ sandbox's control API. SQLite by default; `--database-url` names a PostgreSQL *s
 scratch database is made there and dropped afterwards.
 
     .venv/bin/python bench/reminders.py [--invitees N] [--tick S] [--database-url URL] [--seed N]
+                                        [--logs DIR]
 """
 
 from __future__ import annotations
