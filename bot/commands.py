@@ -48,11 +48,13 @@ PROGRAMS = CommandSpec("program", "programs", ALL_ROLES)
 ASK = CommandSpec("tanya", "ask", MANAGERS)
 MY_TICKETS = CommandSpec("tiket_saya", "mytickets", MANAGERS)
 TICKETS = CommandSpec("tiket", "tickets", STAFF)
+MEETINGS = CommandSpec("rapat", "meetings", MANAGERS | STAFF)
+NEW_MEETING = CommandSpec("rapat_baru", "newmeeting", STAFF)
 
 # In the order Telegram's command menu lists them.
 COMMANDS: list[CommandSpec] = [
-    START, REGISTER, REPORT, PROGRAMS, ASK, MY_TICKETS, PROFILE, INVITE, TICKETS, COOPERATIVE, STATUS,
-    OFFICERS, BROADCAST, HELP, LANGUAGE, CANCEL,
+    START, REGISTER, REPORT, PROGRAMS, ASK, MY_TICKETS, MEETINGS, PROFILE, INVITE, TICKETS,
+    COOPERATIVE, STATUS, OFFICERS, BROADCAST, NEW_MEETING, HELP, LANGUAGE, CANCEL,
 ]
 
 

@@ -417,3 +417,4 @@ class AnnualReportRecord(Base):
 # holds them (a module import, not names: either module may be imported first).
 import storage.models_delivery  # noqa: E402,F401
 import storage.models_support  # noqa: E402,F401
+import storage.models_meetings  # noqa: E402,F401

@@ -13,7 +13,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
@@ -40,6 +40,9 @@ class OutboxPayload(Base):
     parse_mode: Mapped[str | None] = mapped_column(String(16))
     photo: Mapped[str | None] = mapped_column(String(255))  # Telegram file_id
     document: Mapped[str | None] = mapped_column(String(255))  # Telegram file_id
+    # A file uploaded with the message (e.g. a meeting's .ics), when there is no file_id.
+    document_name: Mapped[str | None] = mapped_column(String(128))
+    document_data: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Rows of inline buttons as Telegram's JSON objects ({"text", "callback_data" | "url"}).
     buttons: Mapped[Any | None] = mapped_column(JSONType)
     # Sent as a reply to this message of the recipient chat (a ticket's thread).

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardMarkup, Message, MessageId, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, MessageId, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.delivery.journal import Journal
@@ -77,6 +77,7 @@ class _Payload:
     markup: InlineKeyboardMarkup | None
     reply_to: int | None = None
     copy_of: tuple[int, int] | None = None
+    upload: tuple[str, bytes] | None = None  # (file name, bytes) sent as a new document
 
 
 class DeliveryEngine:
@@ -240,9 +241,10 @@ class DeliveryEngine:
                               if p.buttons else None)
                     copy_of = ((p.copy_from_chat_id, p.copy_message_id)
                                if p.copy_from_chat_id and p.copy_message_id else None)
+                    upload = (p.document_name or "file", p.document_data) if p.document_data else None
                     self._payloads[payload_id] = _Payload(p.text, p.parse_mode, p.photo,
                                                           p.document, markup,
-                                                          p.reply_to_message_id, copy_of)
+                                                          p.reply_to_message_id, copy_of, upload)
         return rows
 
     # --- sending -------------------------------------------------------------------------------
@@ -307,6 +309,10 @@ class DeliveryEngine:
             return await self.bot.send_photo(chat_id, p.photo, caption=p.text,
                                              parse_mode=p.parse_mode, reply_markup=p.markup,
                                              reply_parameters=reply)
+        if p.upload:
+            return await self.bot.send_document(chat_id, InputFile(p.upload[1], filename=p.upload[0]),
+                                                caption=p.text, parse_mode=p.parse_mode,
+                                                reply_markup=p.markup, reply_parameters=reply)
         if p.document:
             return await self.bot.send_document(chat_id, p.document, caption=p.text,
                                                 parse_mode=p.parse_mode, reply_markup=p.markup,

@@ -55,3 +55,6 @@ def schedule(app: Any) -> None:
     app.job_queue.run_daily(refresh_statuses, time=time(2, 0, tzinfo=tz), name=STATUS_JOB)
     tick = settings.ticket_escalation_tick_seconds
     app.job_queue.run_repeating(escalate_tickets, interval=tick, first=tick, name=ESCALATION_JOB)
+    from bot.tg import ticks  # meetings, report campaign, digest (SPEC 6)
+
+    ticks.schedule(app)
