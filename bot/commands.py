@@ -44,10 +44,11 @@ COOPERATIVE = CommandSpec("koperasi", "coop", STAFF)
 STATUS = CommandSpec("status", "setstatus", STAFF)
 OFFICERS = CommandSpec("petugas", "officers", ADMINS)
 BROADCAST = CommandSpec("siaran", "broadcast", STAFF)
+STATISTICS = CommandSpec("statistik", "stats", STAFF)
 
 # In the order Telegram's command menu lists them.
 COMMANDS: list[CommandSpec] = [
-    START, REGISTER, REPORT, PROFILE, INVITE, COOPERATIVE, STATUS, OFFICERS, BROADCAST, HELP, LANGUAGE, CANCEL,
+    START, REGISTER, REPORT, PROFILE, INVITE, COOPERATIVE, STATUS, OFFICERS, BROADCAST, STATISTICS, HELP, LANGUAGE, CANCEL,
 ]
 
 

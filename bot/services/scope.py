@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.annual_report import FIRST_FISCAL_YEAR
 from bot.services.roles import Identity
 from storage.repositories import registry
 
@@ -65,3 +66,24 @@ async def narrow_scope(session: AsyncSession, identity: Identity, names: list[st
         raise OutOfScope(outside)
     chosen = sorted({i for i in wanted.values() if i is not None}, key=lambda i: known[i])
     return Scope(tuple(chosen), tuple(known[i] for i in chosen))
+
+
+def split_arguments(words: list[str]) -> tuple[int | None, list[str]]:
+    """A command's arguments as (year, kecamatan names): "2025 Kupang Timur, Semau".
+
+    The first word of four digits is the year; the rest, split at commas, name kecamatan.
+    """
+    year = None
+    rest: list[str] = []
+    for word in words:
+        if year is None and len(word) == 4 and word.isdigit():
+            year = int(word)
+        else:
+            rest.append(word)
+    names = [" ".join(part.split()) for part in " ".join(rest).split(",")]
+    return year, [n for n in names if n]
+
+
+def fiscal_year_allowed(year: int, last_closed: int) -> bool:
+    """True for a fiscal year from the first KopDesk knows to the last closed one."""
+    return FIRST_FISCAL_YEAR <= year <= last_closed

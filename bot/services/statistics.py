@@ -59,6 +59,7 @@ class ChartData:
     categories: list[str]
     series: list[Series]
     axis_label: str
+    lang: str = "id"  # of the numbers written on the bars
 
     def totals(self) -> list[int]:
         """The length of each bar."""

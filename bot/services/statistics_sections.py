@@ -30,7 +30,7 @@ from storage.models import CoopStatus
 from storage.repositories import broadcasts as broadcast_repo
 from storage.repositories import statistics as repo
 
-MAX_BARS = 20  # bars per chart; the rest are summed into one "other" bar
+MAX_BARS = 30  # bars per chart (a regency has ~25 kecamatan); the rest summed into one bar
 TEXT_KECAMATAN = 5  # kecamatan named in the text (the chart shows more)
 LAST_BROADCASTS = 5
 STATUS_COLORS = {CoopStatus.AKTIF: "#2e7d32", CoopStatus.TIDAK_AKTIF: "#ef6c00",
@@ -125,6 +125,7 @@ def chart_registry(data: RegistryFigures, lang: str) -> list[ChartData]:
         series=[Series(status_label(s, lang), [values[i] for _, values in rows], STATUS_COLORS[s])
                 for i, s in enumerate(statuses)],
         axis_label=t(lang, "stats.chart_coops_axis"),
+        lang=lang,
     )]
 
 
@@ -193,6 +194,7 @@ def chart_reports(data: ReportFigures, lang: str) -> list[ChartData]:
         series=[Series(t(lang, "stats.chart_received"), [v[0] for _, v in rows], RECEIVED_COLOR),
                 Series(t(lang, "stats.chart_missing"), [v[1] for _, v in rows], MISSING_COLOR)],
         axis_label=t(lang, "stats.chart_coops_axis"),
+        lang=lang,
     )]
 
 

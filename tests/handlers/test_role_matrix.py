@@ -42,6 +42,7 @@ COMMANDS = {
     "status": STAFF, "setstatus": STAFF,
     "petugas": {A}, "officers": {A},
     "siaran": STAFF, "broadcast": STAFF,
+    "statistik": STAFF, "stats": STAFF,
 }
 # Callback patterns: who may press, with sample data ({home}: a cooperative in the scoped
 # officer's kecamatan and the manager's own; {away}: elsewhere).
