@@ -45,10 +45,12 @@ STATUS = CommandSpec("status", "setstatus", STAFF)
 OFFICERS = CommandSpec("petugas", "officers", ADMINS)
 BROADCAST = CommandSpec("siaran", "broadcast", STAFF)
 STATISTICS = CommandSpec("statistik", "stats", STAFF)
+EXPORT = CommandSpec("ekspor", "export", STAFF)
 
 # In the order Telegram's command menu lists them.
 COMMANDS: list[CommandSpec] = [
-    START, REGISTER, REPORT, PROFILE, INVITE, COOPERATIVE, STATUS, OFFICERS, BROADCAST, STATISTICS, HELP, LANGUAGE, CANCEL,
+    START, REGISTER, REPORT, PROFILE, INVITE, COOPERATIVE, STATUS, OFFICERS, BROADCAST,
+    STATISTICS, EXPORT, HELP, LANGUAGE, CANCEL,
 ]
 
 

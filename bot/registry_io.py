@@ -353,10 +353,16 @@ def _record_cells(row: Any) -> list[Any]:
     return [cells[h] for h in HEADER]
 
 
+async def registry_cells(session: Any, kecamatan_ids: Any = None) -> AsyncIterator[list[Any]]:
+    """Every cooperative (in these kecamatan, if given) as the cells of an export row."""
+    async for row in repo.iter_cooperatives(session, page=BATCH_SIZE, kecamatan_ids=kecamatan_ids):
+        yield _record_cells(row)
+
+
 async def _rows(db: Database) -> AsyncIterator[list[Any]]:
     async with db.session() as session:
-        async for row in repo.iter_cooperatives(session, page=BATCH_SIZE):
-            yield _record_cells(row)
+        async for cells in registry_cells(session):
+            yield cells
 
 
 async def export_cooperatives(db: Database, path: str | Path) -> int:

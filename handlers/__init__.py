@@ -14,14 +14,14 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from handlers import basics, broadcast, errors, fallback, menu, pre, profile, registration, report, staff
-from handlers import statistics
+from handlers import exports, statistics
 
 
 def register_all(app: Application) -> None:  # type: ignore[type-arg]
     """Install every handler of KopDesk on `app`, in the order explained above."""
     pre.register(app)
     # registration first: its /start <code> must win over the plain /start of basics.
-    for feature in (registration, report, broadcast, basics, staff, profile, statistics):
+    for feature in (registration, report, broadcast, basics, staff, profile, statistics, exports):
         feature.register(app)
     menu.register_buttons(app)
     fallback.register(app)

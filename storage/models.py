@@ -216,7 +216,11 @@ class Cooperative(Base):
     """One incorporated cooperative of the registry, keyed by its registration number."""
 
     __tablename__ = "cooperatives"
-    __table_args__ = (Index("ix_cooperatives_kecamatan_status", "kecamatan_id", "status"),)
+    __table_args__ = (
+        Index("ix_cooperatives_kecamatan_status", "kecamatan_id", "status"),
+        # A kecamatan's cooperatives by name, paged on (name, id): the annual-report export.
+        Index("ix_cooperatives_kecamatan_name", "kecamatan_id", "name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     # Nomor badan hukum: the natural key that imports upsert on.

@@ -75,3 +75,20 @@ async def reports_by_kecamatan(
         .order_by(Kecamatan.name)
     )
     return [(k, name, int(e), int(r)) for k, name, e, r in (await session.execute(stmt)).all()]
+
+
+async def reports_per_year(
+    session: AsyncSession, years: Collection[int], kecamatan_ids: Collection[int] | None
+) -> dict[int, int]:
+    """How many cooperatives (in scope) reported for each of the given fiscal years."""
+    stmt = (
+        select(AnnualReportRecord.fiscal_year, func.count(func.distinct(AnnualReportRecord.cooperative_id)))
+        .where(AnnualReportRecord.fiscal_year.in_(list(years)))
+        .group_by(AnnualReportRecord.fiscal_year)
+    )
+    if kecamatan_ids is not None:
+        stmt = stmt.join(Cooperative, Cooperative.id == AnnualReportRecord.cooperative_id).where(
+            Cooperative.kecamatan_id.in_(list(kecamatan_ids))
+        )
+    found = {year: int(n) for year, n in (await session.execute(stmt)).all()}
+    return {year: found.get(year, 0) for year in years}

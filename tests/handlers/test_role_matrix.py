@@ -42,7 +42,7 @@ COMMANDS = {
     "status": STAFF, "setstatus": STAFF,
     "petugas": {A}, "officers": {A},
     "siaran": STAFF, "broadcast": STAFF,
-    "statistik": STAFF, "stats": STAFF,
+    "statistik": STAFF, "stats": STAFF, "ekspor": STAFF, "export": STAFF,
 }
 # Callback patterns: who may press, with sample data ({home}: a cooperative in the scoped
 # officer's kecamatan and the manager's own; {away}: elsewhere).
@@ -67,6 +67,7 @@ CALLBACKS = {
     r"^sia:go:\d{1,9}$": ("sia:go:999999", STAFF),
     r"^sia:x:\d{1,9}$": ("sia:x:999999", STAFF),
     r"^rp:[a-z]+:\d{1,9}(:[a-z0-9_]+)?$": ("rp:year:{home}:2020", {M}),
+    r"^exp:(k:[a-z]{1,16}|y:[a-z]{1,16}:\d{4}|r:[a-z]{1,16}:(d7|d30|m0|m1))$": ("exp:k:log", STAFF),
 }
 ROLE_OF = {G: Role.GUEST, M: Role.MANAGER, O: Role.OFFICER, S: Role.OFFICER, A: Role.ADMIN}
 REFUSALS = {t(lang, key) for lang in ("id", "en") for key in
