@@ -291,5 +291,9 @@ from bot.cli_delivery import register as _register_delivery  # noqa: E402
 
 _register_delivery(main)
 
+from bot.cli_exports import register as _register_exports  # noqa: E402
+
+_register_exports(main)
+
 if __name__ == "__main__":
     main()
