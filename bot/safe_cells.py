@@ -23,6 +23,7 @@ Numbers, dates and booleans are not text and are written as they are.
 from __future__ import annotations
 
 import csv
+from copy import copy
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -86,36 +87,57 @@ def xlsx_text(text: str) -> str:
 def xlsx_cell(sheet: Any, value: Any, number_format: str | None = None) -> Any:
     """One value for a write-only worksheet row: risky text as a quoted string cell.
 
-    Returns the plain value when no cell object is needed (the fast path for most cells).
+    Returns the plain value when no cell object is needed.
     """
-    from openpyxl.cell import WriteOnlyCell
-
-    if isinstance(value, str):
-        value = xlsx_text(value)
-        if is_risky(value):
-            cell = WriteOnlyCell(sheet, value)
-            cell.data_type = "s"  # openpyxl made a formula of a leading "="; it is text
-            cell.quotePrefix = True
-            return cell
-    if number_format is None or value is None:
-        return value
-    cell = WriteOnlyCell(sheet, value)
-    cell.number_format = number_format
-    return cell
+    return SafeXlsxSheet(sheet, [number_format]).cell(value, 0)
 
 
 class SafeXlsxSheet:
-    """A write-only worksheet whose `append` guards every cell (optional number formats)."""
+    """A write-only worksheet whose `append` guards every cell (optional number formats).
+
+    Built for streaming many rows: a cell object is made only where one is needed (risky text,
+    a number format), and a formatted cell takes a copy of a style prepared once, instead of
+    looking the format up in the workbook for every cell.
+    """
 
     def __init__(self, sheet: Any, formats: Iterable[str | None] | None = None) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
         self.sheet = sheet
-        self.formats = list(formats) if formats is not None else None
+        self._new = WriteOnlyCell
+        self._illegal = ILLEGAL_CHARACTERS_RE
+        self.formats = list(formats) if formats is not None else []
+        self._styles: list[Any] = []
+        for number_format in self.formats:
+            if number_format is None:
+                self._styles.append(None)
+                continue
+            template = WriteOnlyCell(sheet, 0)
+            template.number_format = number_format
+            self._styles.append(template._style)
+        quoted = WriteOnlyCell(sheet, "")
+        quoted.quotePrefix = True
+        self._quoted = quoted._style
+
+    def cell(self, value: Any, index: int) -> Any:
+        """The value (or a cell object) for column `index`."""
+        if isinstance(value, str):
+            if self._illegal.search(value):
+                value = self._illegal.sub("", value)
+            if value.startswith(FORMULA_STARTS):
+                cell = self._new(self.sheet, value)
+                cell.data_type = "s"  # openpyxl made a formula of a leading "="; it is text
+                cell._style = copy(self._quoted)
+                return cell
+            return value
+        style = self._styles[index] if index < len(self._styles) else None
+        if style is None or value is None:
+            return value
+        cell = self._new(self.sheet, value)
+        cell._style = copy(style)
+        return cell
 
     def append(self, row: Iterable[Any]) -> None:
         """Write one row."""
-        values = list(row)
-        formats = self.formats or [None] * len(values)
-        self.sheet.append([
-            xlsx_cell(self.sheet, v, formats[i] if i < len(formats) else None)
-            for i, v in enumerate(values)
-        ])
+        self.sheet.append([self.cell(v, i) for i, v in enumerate(row)])
