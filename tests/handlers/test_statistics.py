@@ -165,3 +165,20 @@ async def test_manager_or_guest_is_refused(demo) -> None:
         await bot.feed(message_update(bot.app.bot, 4242, "/statistik"))
     assert request.texts(4242) == ["Perintah ini khusus petugas."]
     assert CoopStatus.AKTIF  # the registry was there; nothing of it was shown
+
+
+async def test_help_and_command_menu_list_statistics_and_export(demo) -> None:
+    request = UploadRecorder()
+    async with running_bot(demo, request=request) as bot:
+        await bot.feed(message_update(bot.app.bot, SCOPED, "/bantuan"))
+        await bot.feed(message_update(bot.app.bot, 4242, "/bantuan"))
+    officer_help, guest_help = request.texts(SCOPED)[0], request.texts(4242)[0]
+    assert "/statistik — Statistik dan grafik koperasi" in officer_help
+    assert "/ekspor — Ekspor data (XLSX/CSV)" in officer_help
+    assert "/statistik" not in guest_help and "/ekspor" not in guest_help
+    from bot.commands import commands_for
+    from bot.services.roles import Role
+
+    for role, listed in ((Role.OFFICER, True), (Role.ADMIN, True), (Role.MANAGER, False), (Role.GUEST, False)):
+        names = {c.name for c in commands_for(role)}
+        assert ({"statistik", "ekspor"} <= names) is listed, role
