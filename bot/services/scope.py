@@ -71,16 +71,13 @@ async def narrow_scope(session: AsyncSession, identity: Identity, names: list[st
 def split_arguments(words: list[str]) -> tuple[int | None, list[str]]:
     """A command's arguments as (year, kecamatan names): "2025 Kupang Timur, Semau".
 
-    The first word of four digits is the year; the rest, split at commas, name kecamatan.
+    A first word of four digits is the year; the rest, split at commas, name kecamatan (so a
+    kecamatan whose name holds a number is still read as a name).
     """
     year = None
-    rest: list[str] = []
-    for word in words:
-        if year is None and len(word) == 4 and word.isdigit():
-            year = int(word)
-        else:
-            rest.append(word)
-    names = [" ".join(part.split()) for part in " ".join(rest).split(",")]
+    if words and len(words[0]) == 4 and words[0].isdigit():
+        year, words = int(words[0]), words[1:]
+    names = [" ".join(part.split()) for part in " ".join(words).split(",")]
     return year, [n for n in names if n]
 
 

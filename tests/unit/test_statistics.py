@@ -156,3 +156,13 @@ def test_top_categories_sums_the_rest() -> None:
     assert [name for name, _ in top] == ["K26", "K27", "K28", "K29", "other 26"]
     assert top[-1][1] == [sum(range(26)), 26]
     assert sum(sum(v) for _, v in top) == sum(sum(v) for _, v in rows)
+
+
+def test_arguments_give_a_year_and_kecamatan_names() -> None:
+    from bot.services.scope import split_arguments
+
+    assert split_arguments([]) == (None, [])
+    assert split_arguments(["2025"]) == (2025, [])
+    assert split_arguments("2024 Kupang Timur, semau ,".split(" ")) == (2024, ["Kupang Timur", "semau"])
+    assert split_arguments(["Amarasi", "Barat"]) == (None, ["Amarasi Barat"])
+    assert split_arguments(["Kecamatan", "2001"]) == (None, ["Kecamatan 2001"])
