@@ -17,14 +17,15 @@ officer's spreadsheet as the text it is.
   The value is stored unchanged; nothing needs undoing on import. Characters XML cannot hold
   (control characters other than tab, newline and carriage return) are dropped.
 
-Numbers, dates and booleans are not text and are written as they are.
+Numbers and dates are not text and are written as they are (in CSV: dates as YYYY-MM-DD,
+booleans as ya/tidak).
 """
 
 from __future__ import annotations
 
 import csv
-from copy import copy
 from collections.abc import Iterable
+from copy import copy
 from datetime import date, datetime
 from typing import Any
 
@@ -75,21 +76,6 @@ class SafeCsvWriter:
 
 
 # --- XLSX ----------------------------------------------------------------------------------
-
-
-def xlsx_text(text: str) -> str:
-    """Text without the control characters an XLSX file cannot hold."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("", text)
-
-
-def xlsx_cell(sheet: Any, value: Any, number_format: str | None = None) -> Any:
-    """One value for a write-only worksheet row: risky text as a quoted string cell.
-
-    Returns the plain value when no cell object is needed.
-    """
-    return SafeXlsxSheet(sheet, [number_format]).cell(value, 0)
 
 
 class SafeXlsxSheet:

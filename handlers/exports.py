@@ -13,7 +13,6 @@ A tickets export plugs in as one more kind in bot/exports and needs nothing here
 
 from __future__ import annotations
 
-import html
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -86,7 +85,8 @@ async def _ask_period(update: Update, context: KopContext, kind: ExportKind) -> 
 
 
 def _scope_label(context: KopContext, scope: Scope) -> str:
-    return html.escape(", ".join(scope.names)) if scope.narrowed else context.t("export.all_kecamatan")
+    """The kecamatan covered, for a caption (plain text: sent without a parse mode)."""
+    return ", ".join(scope.names) if scope.narrowed else context.t("export.all_kecamatan")
 
 
 def _caption(context: KopContext, request: ExportRequest, result: ExportResult) -> str:

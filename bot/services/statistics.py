@@ -13,6 +13,7 @@ No `telegram` import: the handler sends the text and the PNGs.
 
 from __future__ import annotations
 
+import html
 import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -103,7 +104,7 @@ class Statistics:
         """The short report: a header, then each section's lines, blank lines between."""
         header = [t(lang, "stats.header")]
         if self.query.scope.narrowed:
-            header.append(t(lang, "stats.scope", names=", ".join(self.query.scope.names)))
+            header.append(t(lang, "stats.scope", names=html.escape(", ".join(self.query.scope.names))))
         blocks = ["\n".join(header)]
         for section in sections():
             if section.key in self.data:

@@ -166,3 +166,17 @@ def test_arguments_give_a_year_and_kecamatan_names() -> None:
     assert split_arguments("2024 Kupang Timur, semau ,".split(" ")) == (2024, ["Kupang Timur", "semau"])
     assert split_arguments(["Amarasi", "Barat"]) == (None, ["Amarasi Barat"])
     assert split_arguments(["Kecamatan", "2001"]) == (None, ["Kecamatan 2001"])
+
+
+async def test_names_are_escaped_for_html(runtime) -> None:
+    from storage.models import CoopForm, CoopType
+
+    async with runtime.db.session() as session:
+        kec = Kecamatan(name="Sabu & <Raijua>")
+        session.add(kec)
+        await session.flush()
+        session.add(Cooperative(registration_number="X/1", name="K", form=CoopForm.PRIMER, type=CoopType.JASA,
+                                kecamatan_id=kec.id, status=CoopStatus.AKTIF))
+        scope = await narrow_scope(session, Identity(Role.ADMIN), ["sabu & <raijua>"])
+    text = (await gather(runtime.db, query(scope))).text("id")
+    assert "Wilayah: Sabu &amp; &lt;Raijua&gt;" in text and "<Raijua>" not in text
