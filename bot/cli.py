@@ -309,6 +309,9 @@ _register_invites(main)
 from bot.cli_catalogue import register as _register_catalogue  # noqa: E402
 
 _register_catalogue(main)
+from bot.cli_exports import register as _register_exports  # noqa: E402
+
+_register_exports(main)
 
 if __name__ == "__main__":
     main()

@@ -50,11 +50,14 @@ MY_TICKETS = CommandSpec("tiket_saya", "mytickets", MANAGERS)
 TICKETS = CommandSpec("tiket", "tickets", STAFF)
 MEETINGS = CommandSpec("rapat", "meetings", MANAGERS | STAFF)
 NEW_MEETING = CommandSpec("rapat_baru", "newmeeting", STAFF)
+STATISTICS = CommandSpec("statistik", "stats", STAFF)
+EXPORT = CommandSpec("ekspor", "export", STAFF)
 
 # In the order Telegram's command menu lists them.
 COMMANDS: list[CommandSpec] = [
     START, REGISTER, REPORT, PROGRAMS, ASK, MY_TICKETS, MEETINGS, PROFILE, INVITE, TICKETS,
-    COOPERATIVE, STATUS, OFFICERS, BROADCAST, NEW_MEETING, HELP, LANGUAGE, CANCEL,
+    COOPERATIVE, STATUS, OFFICERS, BROADCAST, NEW_MEETING, STATISTICS, EXPORT, HELP, LANGUAGE,
+    CANCEL,
 ]
 
 

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     report_legal_deadline: str = "06-30"
     inactive_after_years: int = Field(2, ge=1, le=10)
     log_retention_days: int = Field(365, ge=1)
+    # Largest file /ekspor sends (Telegram's bots may send documents up to 50 MB).
+    export_max_bytes: int = Field(50_000_000, ge=1024, le=2_000_000_000)
     flood_limit_per_minute: int = Field(20, ge=1)
     # Tickets (SPEC 5): raised again to officers when unanswered this long; checked every tick.
     ticket_escalate_after_hours: float = Field(24, gt=0)

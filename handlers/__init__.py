@@ -34,6 +34,7 @@ from handlers import (
 )
 from handlers.buttons import match_whole
 from handlers import meetings, meetings_list
+from handlers import exports, statistics
 
 
 def register_all(app: Application) -> None:  # type: ignore[type-arg]
@@ -45,7 +46,8 @@ def register_all(app: Application) -> None:  # type: ignore[type-arg]
     for feature in (meetings, meetings_list):
         feature.register(app)
     # registration first: its /start <code> must win over the plain /start of basics.
-    for feature in (registration, report, broadcast, basics, staff, profile, programmes, questions, tickets):
+    for feature in (registration, report, broadcast, basics, staff, profile, programmes, questions,
+                    tickets, statistics, exports):
         feature.register(app)
     menu.register_buttons(app)
     fallback.register(app)

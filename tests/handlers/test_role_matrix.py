@@ -45,6 +45,7 @@ COMMANDS = {
     "program": EVERYONE, "programs": EVERYONE, "tanya": {M}, "ask": {M},
     "tiket_saya": {M}, "mytickets": {M}, "tiket": STAFF, "tickets": STAFF,
     "rapat": {M} | STAFF, "meetings": {M} | STAFF, "rapat_baru": STAFF, "newmeeting": STAFF,
+    "statistik": STAFF, "stats": STAFF, "ekspor": STAFF, "export": STAFF,
 }
 # Callback patterns: who may press, with sample data ({home}: a cooperative in the scoped
 # officer's kecamatan and the manager's own; {away}: elsewhere).
@@ -100,6 +101,7 @@ CALLBACKS = {
     r"^mtg:cx[yn]:\d{1,9}$": ("mtg:cxy:999999", STAFF),
     # An RSVP for no meeting: the manager is told it is not his, others are refused.
     r"^rsvp:\d{1,9}:[a-z]$": ("rsvp:999999:h", {M}),
+    r"^exp:(k:[a-z]{1,16}|y:[a-z]{1,16}:\d{4}|r:[a-z]{1,16}:(d7|d30|m0|m1))$": ("exp:k:log", STAFF),
 }
 ROLE_OF = {G: Role.GUEST, M: Role.MANAGER, O: Role.OFFICER, S: Role.OFFICER, A: Role.ADMIN}
 REFUSALS = {t(lang, key) for lang in ("id", "en") for key in
