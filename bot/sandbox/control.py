@@ -115,6 +115,9 @@ class ControlApi:
         ]
         for method, path, handler in routes:
             router.add_route(method, prefix + path, handler)
+        from .inject import RawUpdates  # it builds on this module's helpers
+
+        RawUpdates(self).register(router, prefix)
 
     async def _wait(self, predicate: Any, wait: float) -> None:
         if wait > 0:
