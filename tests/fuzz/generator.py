@@ -45,6 +45,13 @@ PLAIN = [
 EMOJI = ["👍", "🔥", "😂", "❤", "🙏"]
 
 
+def fit(text: str, units: int) -> str:
+    """At most `units` UTF-16 code units (Telegram's measure), cut at a character boundary."""
+    while len(text.encode("utf-16-le")) // 2 > units:
+        text = text[: max(1, len(text) - max(1, (len(text.encode("utf-16-le")) // 2 - units) // 2))]
+    return text
+
+
 def user_object(user_id: int, rng: random.Random, *, is_bot: bool = False) -> dict[str, Any]:
     """A Bot API User with a name that varies per id (deterministic) and sometimes hostile."""
     names = ["Maria", "Yohanes <b>", "Ana & Co", "{{nama}}", "مريم", "👩‍🌾 Ibu", "A" * 64, "Nus\u200bra"]
@@ -191,19 +198,22 @@ class Generator:
     def human(self, user_id: int) -> dict[str, Any]:
         return user_object(user_id, self.rng)
 
-    def other_content(self) -> dict[str, Any]:
+    def other_content(self, *, group: bool = False) -> dict[str, Any]:
+        """Content other than text and files; service messages only where Telegram has them."""
         rng = self.rng
-        return rng.choice([
+        service = [
+            {"new_chat_members": [user_object(rng.choice(self.cast.guests), rng)]},
+            {"left_chat_member": user_object(rng.choice(self.cast.guests), rng)},
+            {"new_chat_title": "Judul {{baru}}"},
+            {"pinned_message": {"chat": {"id": 1, "type": "private", "first_name": "x"}, "message_id": 1, "date": 0}},
+        ] if group else []
+        return rng.choice(service + [
             {"location": {"latitude": -10.17, "longitude": 123.6}},
             {"contact": {"phone_number": rng.choice(["+6281234567890", "081234", "<b>"]), "first_name": "Ana",
                          "user_id": rng.choice(self.cast.humans)}},
             {"dice": {"emoji": "🎲", "value": rng.randint(1, 6)}},
             {"venue": {"location": {"latitude": -10.1, "longitude": 123.5}, "title": "Kantor <Dinas>",
                        "address": "Jl. & Co"}},
-            {"new_chat_members": [user_object(rng.choice(self.cast.guests), rng)]},
-            {"left_chat_member": user_object(rng.choice(self.cast.guests), rng)},
-            {"new_chat_title": "Judul {{baru}}"},
-            {"pinned_message": {"chat": {"id": 1, "type": "private", "first_name": "x"}, "message_id": 1, "date": 0}},
         ])
 
     def private_message(self, user_id: int) -> Action:
@@ -232,7 +242,8 @@ class Generator:
             sender, sender_chat = ANONYMOUS_ADMIN, chat
         text = self.command(addressed=True) if rng.random() < 0.35 else self.text()
         if rng.random() < 0.1:
-            return self.raw("message", self.message(sender, chat, sender_chat=sender_chat, **self.other_content()))
+            return self.raw("message", self.message(sender, chat, sender_chat=sender_chat,
+                                                    **self.other_content(group=True)))
         return self.raw("message", self.message(sender, chat, text=text, sender_chat=sender_chat))
 
     def bot_private_message(self) -> Action:

@@ -161,9 +161,10 @@ async def request_and_approval(client: SandboxClient, officer_id: int, applicant
     await client.press(applicant_id, ask["message_id"], data_of(ask, "reg:nocode"))
     mid = ask["message_id"]
 
+    seen: set[tuple] = set()  # states already pressed: the next step waits for the edit
+
     async def press_listed(wanted) -> None:
         """Press the wanted button of the edited message, turning pages with ▶️ until it shows."""
-        seen: set[tuple] = set()
         while True:
             async def shown():
                 state = tuple(buttons(await applicant.current(mid)))

@@ -46,7 +46,7 @@ from tests.conftest import ADMIN_ID, OFFICERS_CHAT
 from tests.e2e.conftest import BotProcess, wait_until
 from tests.fuzz import checks, scripts
 from tests.fuzz.checks import Outbound, Sent
-from tests.fuzz.generator import ANONYMOUS_ADMIN, Action, Cast, Generator, World
+from tests.fuzz.generator import ANONYMOUS_ADMIN, Action, Cast, Generator, World, fit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fuzz]
 SEED = int(os.environ.get("FUZZ_SEED", "20261201"))
@@ -138,7 +138,7 @@ class FuzzRun:
         if action.kind == "raw":
             await client.inject(action.update)
         elif action.kind == "media":
-            caption = self.generator.text()[:1024] if action.media in ("photo", "document") else None
+            caption = fit(self.generator.text(), 1024).strip() or None if action.media in ("photo", "document") else None
             sender = {"photo": client.send_photo, "sticker": client.send_sticker, "voice": client.send_voice}
             if action.media == "document":
                 await client.send_document(action.user, "laporan <RAT>.pdf", b"%PDF-1.4 fuzz",
@@ -188,7 +188,7 @@ class FuzzRun:
             return await self.processed() >= logical
 
         try:
-            await wait_until(all_done, timeout=30, interval=0.2, what="every update handled")
+            await wait_until(all_done, timeout=10, interval=0.2, what="every update handled")
         except AssertionError:
             await wait_until(self.quiet, timeout=SETTLE_TIMEOUT, interval=0.2, what="the bot to go quiet")
 
