@@ -20,6 +20,7 @@ minutes, and the limit (tested on its own elsewhere) would otherwise swallow the
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -54,9 +55,10 @@ UPDATES = int(os.environ.get("FUZZ_UPDATES", "5000"))
 OFFICER = 920  # the scripts' officer; ADMIN_ID sends random staff traffic
 MANAGER, INVITED, APPLICANT = 8101, 8102, 8103
 GUESTS = list(range(8201, 8209))
-BATCH, WINDOW = 40, 160
+BATCH, WINDOW = 50, 200
 RESTART_AT = 0.85  # share of the run after which Telegram restarts its numbering
 SETTLE_TIMEOUT = 120.0
+REFRESH_TAIL = 12  # the bot's latest messages per chat are re-read, for their edits
 
 
 @pytest.fixture
@@ -117,6 +119,7 @@ class FuzzRun:
         self.sent: list[Sent] = []
         self.history: list[dict[str, Any]] = []  # updates of the current epoch, for duplicates
         self.epoch = 0
+        self.waited = 0.0  # seconds spent waiting for the bot to catch up
         self.senders = [ADMIN_ID, MANAGER, *GUESTS]
         # The scripts' officer lends no buttons: another officer may act on his broadcast draft.
         self.donors = [ADMIN_ID, MANAGER, INVITED, APPLICANT, *GUESTS]
@@ -155,8 +158,13 @@ class FuzzRun:
             await client.inject({kind: original[kind]}, update_id=original["update_id"])
 
     async def refresh(self) -> None:
-        for chat in {*self.donors, OFFICERS_CHAT}:
-            self.world.bot_messages[chat] = await self.client.messages(chat)
+        """Bring the bot's messages up to date: new ones, and edits of the recent ones."""
+        for chat in sorted({*self.donors, OFFICERS_CHAT}):
+            known = self.world.bot_messages.setdefault(chat, [])
+            since = known[-REFRESH_TAIL]["message_id"] - 1 if len(known) >= REFRESH_TAIL else 0
+            fresh = await self.client.messages(chat, after_id=since)
+            fresh_ids = {m["message_id"] for m in fresh}
+            self.world.bot_messages[chat] = [m for m in known if m["message_id"] not in fresh_ids] + fresh
 
     async def processed(self) -> int:
         async with self.db.session() as session:
@@ -178,7 +186,9 @@ class FuzzRun:
         async def caught_up() -> bool:
             return await self.processed() >= logical - WINDOW or await self.quiet()
 
+        began = time.monotonic()
         await wait_until(caught_up, timeout=SETTLE_TIMEOUT, interval=0.1, what="the bot to catch up")
+        self.waited += time.monotonic() - began
 
     async def settle(self) -> None:
         """Everything sent is handled; if some never is (swallowed), everything at least is quiet."""
@@ -256,11 +266,12 @@ async def test_fuzz(scene: dict[str, Any], bot: BotProcess, recording: Recording
     kinds = sorted({s.kind for s in run.sent})
     summary = (f"seed {SEED}: {len(run.sent)} updates ({sum(s.duplicate for s in run.sent)} duplicates, "
                f"{sum(s.epoch for s in run.sent)} after the restart of update ids) of {len(kinds)} kinds "
-               f"in {fuzz_seconds:.0f} s\n" + checks.report(results))
+               f"in {fuzz_seconds:.0f} s ({run.waited:.0f} s waiting for the bot)\n" + checks.report(results))
     refusals = checks.refusals(await client.calls())
     summary += "\nBot API refusals (diagnostic): " + (
         "; ".join(f"{n}× {k}" for k, n in refusals.most_common(12)) or "none")
     (tmp_path / "fuzz-report.txt").write_text(summary, encoding="utf-8")
+    (tmp_path / "fuzz-violations.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     print(summary)
     assert not any(results.values()), summary
 
