@@ -164,7 +164,9 @@ class Generator:
         args = ""
         roll = rng.random()
         if roll < 0.25:
-            args = " " + rng.choice(["ABCD2345", "ZZZZ2222", "abc", "1", "-1", "x" * 300])
+            args = " " + rng.choice(["ABCD2345", "ZZZZ2222", "abc", "1", "-1", "x" * 300, "KSP", "Amarasi",
+                                     "Tunas", "DEMO-0001", "DEMO-0002/BH/5301/1990", "koperasi",
+                                     "1 aktif", "DEMO-0001 tidak_aktif bubar", "add 777 --name X"])
         elif roll < 0.4:
             args = " " + rng.choice(HOSTILE).strip()
         elif roll < 0.45:

@@ -200,7 +200,11 @@ class FuzzRun:
         try:
             await wait_until(all_done, timeout=10, interval=0.2, what="every update handled")
         except AssertionError:
-            await wait_until(self.quiet, timeout=SETTLE_TIMEOUT, interval=0.2, what="the bot to go quiet")
+            try:
+                await wait_until(self.quiet, timeout=SETTLE_TIMEOUT, interval=0.2, what="the bot to go quiet")
+            except AssertionError as exc:
+                pending = await self.client._request("GET", "/updates/pending")
+                raise AssertionError(f"{exc}; pending at the sandbox: {pending}") from None
 
 
 @pytest.fixture
