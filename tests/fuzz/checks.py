@@ -206,9 +206,16 @@ def refusals(sandbox_calls: list[dict[str, Any]]) -> Counter[str]:
                    if c.get("status") and c["status"] >= 400)
 
 
-def unanswered_callbacks(callbacks: dict[str, dict[str, Any]]) -> list[str]:
-    return [f"{qid} data={r.get('data')!r} chat={r.get('chat_id')} inline={bool(r.get('inline_message_id'))}"
-            for qid, r in callbacks.items() if not r["answered"]]
+def unanswered_callbacks(callbacks: dict[str, dict[str, Any]], sent: list[Sent]) -> list[str]:
+    epochs = {s.callback_id: s for s in sent if s.callback_id}
+    found = []
+    for qid, r in callbacks.items():
+        if not r["answered"]:
+            s = epochs.get(qid)
+            where = f"update {s.update_id} (epoch {s.epoch})" if s else "an unrecorded update"
+            found.append(f"{where}: data={r.get('data')!r} chat={r.get('chat_id')} user={r.get('user_id')} "
+                         f"inline={bool(r.get('inline_message_id'))}")
+    return found
 
 
 def report(checks: dict[str, list[str]]) -> str:

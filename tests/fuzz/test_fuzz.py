@@ -311,7 +311,7 @@ async def gather(run: FuzzRun, client: SandboxClient, db: Database, bot: BotProc
             managers={MANAGER, INVITED, APPLICANT}, bot_username=cast.bot_username,
             private_data=[*coop_names, *phones], epoch_split=epoch_split),
         "HTML valid for Telegram": checks.html_refused(calls, outbound),
-        "every callback answered": checks.unanswered_callbacks(await client.callbacks()),
+        "every callback answered": checks.unanswered_callbacks(await client.callbacks(), run.sent),
         "deep paths reached": [],
     }
 
