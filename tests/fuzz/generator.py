@@ -393,7 +393,9 @@ class Generator:
         """The next random action; `senders` write privately, `donors` lend their buttons to forgers."""
         rng = self.rng
         roll = rng.random()
-        user = rng.choice(senders)
+        # Staff and managers reach the deeper paths: they write as often as three guests each.
+        weights = [1 if u in self.cast.guests else 3 for u in senders]
+        user = rng.choices(senders, weights)[0]
         action: Action | None = None
         if roll < 0.36:
             action = self.private_message(user)

@@ -247,8 +247,7 @@ async def test_fuzz(scene: dict[str, Any], bot: BotProcess, recording: Recording
             run.epoch, run.history = 1, []
         await run.refresh()
         for _ in range(BATCH):
-            senders = [u for u in run.senders if u != ADMIN_ID] if run.generator.rng.random() < 0.5 else run.senders
-            await run.do(run.generator.next(run.world, senders=senders, donors=run.donors))
+            await run.do(run.generator.next(run.world, senders=run.senders, donors=run.donors))
         first_id = first_id if first_id is not None else run.sent[0].update_id
         await run.pace()
     if deep:
