@@ -192,11 +192,16 @@ def misplaced(sent: list[Sent], outbound: list[Outbound], sandbox_calls: list[di
     return found
 
 
-def html_refused(sandbox_calls: list[dict[str, Any]], outbound: list[Outbound]) -> list[str]:
-    found = [f"{c['method']} to {c.get('chat_id')}: {c.get('error')}" for c in sandbox_calls
-             if "parse entities" in str(c.get("error") or "").lower()]
-    found += [f"logged {c.method} to {c.chat_id}: {c.error}" for c in outbound
-              if "parse entities" in (c.error or "").lower() and not found]
+def html_refused(sandbox_calls: list[dict[str, Any]], outbound: list[Outbound],
+                 typed: set[tuple[int | None, str]]) -> list[str]:
+    """Texts Telegram refused to parse; a text the user typed himself (an officer's formatted
+    announcement, which the bot tries at the preview and explains) is his, not the bot's."""
+    found = [f"{c.method} to {c.chat_id} (update {c.update_id}): {c.error}: {(c.text or '')[:60]!r}"
+             for c in outbound if "parse entities" in (c.error or "").lower() and (c.chat_id, c.text) not in typed]
+    refused = sum("parse entities" in str(c.get("error") or "").lower() for c in sandbox_calls)
+    logged = sum("parse entities" in (c.error or "").lower() for c in outbound)
+    if refused > logged:
+        found.append(f"{refused - logged} refusals of the parse mode missing from the outbound log")
     return found
 
 

@@ -127,7 +127,7 @@ async def invite_and_report(client: SandboxClient, officer_id: int, manager_id: 
     if "rp:resume:" in str(buttons(message)):
         message = await manager.press(message, data_of(message, "rp:resume:"))
     elif any(d.startswith("rp:year:") for _, d in buttons(message)):
-        message = await manager.press(message, data_of(message, f"rp:year:").rsplit(":", 1)[0] + f":{year}")
+        message = await manager.press(message, data_of(message, "rp:year:").rsplit(":", 1)[0] + f":{year}")
     answers = report_answers(year)
     for _ in range(40):
         text = message.get("text") or ""

@@ -57,3 +57,12 @@ def test_exception_kinds_name_the_innermost_project_frame() -> None:
     log = ('Traceback (most recent call last):\n  File "/x/site-packages/telegram/ext/a.py", line 1, in f\n'
            '  File "/w/handlers/basics.py", line 9, in pressed_language\nKeyError: \'AKTIF\\n\'\n')
     assert list(checks.exception_kinds(log)) == ["KeyError: 'AKTIF\\n' @ handlers/basics.py pressed_language"]
+
+
+def test_html_refusals_of_the_bots_own_texts_only() -> None:
+    refused = "400: Bad Request: can't parse entities: Unsupported start tag \"alasan\""
+    card = Outbound("sendMessage", 900, "Ubah status: /status X tidak_aktif <alasan>", False, refused, 1, NOW)
+    typed = Outbound("sendMessage", 900, "<b>Rapat", False, refused, 2, NOW)
+    calls = [{"method": "sendMessage", "error": refused}] * 2
+    assert len(checks.html_refused(calls, [card, typed], {(900, "<b>Rapat")})) == 1
+    assert checks.html_refused(calls, [typed], {(900, "<b>Rapat")})  # one refusal was not logged

@@ -309,7 +309,8 @@ async def gather(run: FuzzRun, client: SandboxClient, db: Database, bot: BotProc
             run.sent, outbound, calls, bots=set(cast.bots) | {ANONYMOUS_ADMIN["id"]}, foreign=foreign,
             managers={MANAGER, INVITED, APPLICANT}, bot_username=cast.bot_username,
             private_data=[*coop_names, *phones], epoch_split=epoch_split),
-        "HTML valid for Telegram": checks.html_refused(calls, outbound),
+        "HTML valid for Telegram": checks.html_refused(
+            calls, outbound, {(s.chat_id, s.text) for s in run.sent if s.text is not None}),
         "every callback answered": checks.unanswered_callbacks(await client.callbacks(), run.sent),
         "deep paths reached": [],
     }
