@@ -360,7 +360,11 @@ class Generator:
         weights = [1 if u in self.cast.guests else 3 for u in senders]
         user = rng.choices(senders, weights)[0]
         action: Action | None = None
-        if roll < 0.36:
+        if roll < 0.36 and world.inline_buttons(user) and rng.random() < 0.15:
+            # Inside a conversation: skip, cancel, or a menu button instead of an answer.
+            text = rng.choice(["/lewati", "/skip", "/batal", "/cancel", *self.menu])
+            action = self.raw("message", self.message(self.human(user), self.private_chat(user), text=text))
+        elif roll < 0.36:
             action = self.private_message(user)
         elif roll < 0.52:
             action = self.real_press(world, user)
