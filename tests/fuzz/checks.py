@@ -96,7 +96,8 @@ def exception_kinds(log: str) -> Counter[str]:
         final = next((ln for ln in lines[1:] if re.match(r"^[A-Za-z_.]+(Error|Exception|Request|"
                                                           r"Forbidden|TimedOut|KeyError)\b", ln)), lines[-1])
         where = re.sub(r'.*/(\w+/\w+\.py)", line \d+, in (\w+)', r"\1 \2", frames[-1]) if frames else "?"
-        kinds[f"{final.strip()[:110]} @ {where}"] += 1
+        final = re.sub(r"byte offset \d+", "byte offset N", final.strip())
+        kinds[f"{final[:110]} @ {where}"] += 1
     return kinds
 
 
