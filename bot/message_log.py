@@ -29,6 +29,23 @@ def is_content_method(method: str) -> bool:
     return name.startswith(_CONTENT_PREFIXES) or name == "answercallbackquery"
 
 
+def json_safe(raw: dict[str, Any]) -> dict[str, Any]:
+    """`Update.to_dict()` made storable as JSON.
+
+    python-telegram-bot leaves a datetime in the dict where a message carries an inaccessible
+    message (a `pinned_message` or `reply_to_message` of date 0): such dates become the epoch
+    seconds Telegram sent.
+    """
+    return json.loads(json.dumps(raw, default=_json_default, ensure_ascii=False))
+
+
+def _json_default(value: Any) -> Any:
+    timestamp = getattr(value, "timestamp", None)
+    if callable(timestamp):
+        return int(timestamp())
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 @dataclass(frozen=True)
 class UpdateSummary:
     """The searchable columns of an inbound update."""

@@ -297,7 +297,9 @@ class BotApi:
                 "can't use getUpdates method while webhook is active; "
                 "use deleteWebhook to delete the webhook first"
             )
-        return state.deliverable()[:limit]
+        batch = state.deliverable()[:limit]
+        state.mark_delivered(batch)
+        return batch
 
     async def api_setWebhook(self, ctx: CallContext, p: Params) -> Any:
         """Switch to webhook delivery (empty url removes the webhook)."""

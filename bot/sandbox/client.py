@@ -162,6 +162,30 @@ class SandboxClient:
         result = await self._request("POST", f"/users/{user_id}/callback", json=body)
         return result["update"]["callback_query"]
 
+    async def inject(self, update: dict[str, Any], *, update_id: int | None = None) -> dict[str, Any]:
+        """Queue a raw update ``{kind: object}`` (any kind); ``update_id`` resends that id."""
+        body: dict[str, Any] = {"update": update}
+        if update_id is not None:
+            body["update_id"] = update_id
+        return (await self._request("POST", "/updates", json=body))["update"]
+
+    async def restart_update_ids(self, next_update_id: int) -> None:
+        """Number the next updates from ``next_update_id`` (Telegram's restart after a quiet week)."""
+        await self._request("POST", "/updates/next_id", json={"next_update_id": next_update_id})
+
+    async def callbacks(self) -> dict[str, dict[str, Any]]:
+        """Every callback query by id: ``{answered, answer, chat_id, message_id, data, user_id, ...}``."""
+        return (await self._request("GET", "/callbacks"))["callbacks"]
+
+    async def press_update(
+        self, user_id: int, message_id: int, data: str, *, chat_id: int | None = None
+    ) -> dict[str, Any]:
+        """Like ``press``, but returns the whole Update (its ``update_id`` included)."""
+        body: dict[str, Any] = {"message_id": message_id, "data": data}
+        if chat_id is not None:
+            body["chat_id"] = chat_id
+        return (await self._request("POST", f"/users/{user_id}/callback", json=body))["update"]
+
     async def block(self, chat_id: int, blocked: bool = True) -> None:
         """Make the chat refuse the bot with 403 (or accept it again)."""
         await self._request("POST", f"/chats/{chat_id}/block", json={"blocked": blocked})

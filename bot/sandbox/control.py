@@ -115,6 +115,9 @@ class ControlApi:
         ]
         for method, path, handler in routes:
             router.add_route(method, prefix + path, handler)
+        from .inject import RawUpdates  # it builds on this module's helpers
+
+        RawUpdates(self).register(router, prefix)
 
     async def _wait(self, predicate: Any, wait: float) -> None:
         if wait > 0:
@@ -387,8 +390,9 @@ class ControlApi:
         return _ok({"calls": calls})
 
     async def pending(self, request: web.Request) -> web.Response:
-        """How many updates were not confirmed yet."""
-        return _ok({"pending": len(self.state.pending)})
+        """How many updates were not confirmed yet, and their ids."""
+        pending = self.state.pending
+        return _ok({"pending": len(pending), "update_ids": [u["update_id"] for u in pending]})
 
     async def commands(self, request: web.Request) -> web.Response:
         """Stored bot commands: ``{"commands": {scope: {language_code: [...]}}}``."""

@@ -237,6 +237,10 @@ class State:
         # Every PhotoSize file_id of a photo maps to the whole list, so resending reuses it.
         self.photo_sets: dict[str, list[dict[str, Any]]] = {}
         self.pending: list[dict[str, Any]] = []
+        # Identities of pending updates returned by getUpdates at least once: only those can be
+        # confirmed by an offset. An injected redelivery or a restarted (lower) update_id stays
+        # pending until it was delivered, as Telegram delivers it after a restart of its numbering.
+        self.delivered: set[int] = set()
         # Per chat, so a long poll on one chat never scans every other chat's history.
         self.events: dict[int, list[dict[str, Any]]] = {}
         self.event_seq = 0
@@ -405,10 +409,18 @@ class State:
 
     # ---- updates -----------------------------------------------------------------------
 
-    def add_update(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Queue an update for getUpdates / the webhook and wake pollers."""
-        update = {"update_id": self.next_update_id, kind: copy.deepcopy(payload)}
-        self.next_update_id += 1
+    def add_update(
+        self, kind: str, payload: dict[str, Any], *, update_id: int | None = None
+    ) -> dict[str, Any]:
+        """Queue an update for getUpdates / the webhook and wake pollers.
+
+        ``update_id`` given: that id is used as it is (a redelivery of an earlier update) and the
+        sequence does not move.
+        """
+        if update_id is None:
+            update_id = self.next_update_id
+            self.next_update_id += 1
+        update = {"update_id": update_id, kind: copy.deepcopy(payload)}
         self.pending.append(update)
         self.notifier.notify()
         return update
@@ -418,7 +430,18 @@ class State:
         if offset < 0:
             self.pending = self.pending[offset:]
         else:
-            self.pending = [u for u in self.pending if u["update_id"] >= offset]
+            self.pending = [
+                u for u in self.pending if u["update_id"] >= offset or id(u) not in self.delivered
+            ]
+        self.delivered &= {id(u) for u in self.pending}
+
+    def mark_delivered(self, updates: list[dict[str, Any]]) -> None:
+        """Remember that these pending updates went out (an offset may now confirm them)."""
+        self.delivered.update(id(u) for u in updates)
+
+    def restart_update_ids(self, next_update_id: int) -> None:
+        """Number the next updates from ``next_update_id``, as Telegram does after a quiet week."""
+        self.next_update_id = next_update_id
 
     def deliverable(self) -> list[dict[str, Any]]:
         """Pending updates of allowed types; others are dropped, as Telegram never sends them."""

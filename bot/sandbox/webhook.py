@@ -58,7 +58,7 @@ class WebhookDeliverer:
             update = state.deliverable()[0]
             done = await self._deliver(hook, update)
             if done:
-                state.pending = [u for u in state.pending if u["update_id"] != update["update_id"]]
+                state.pending = [u for u in state.pending if u is not update]
                 state.notifier.notify()
 
     async def _deliver(self, hook: dict[str, Any], update: dict[str, Any]) -> bool:

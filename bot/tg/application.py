@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
 
-from bot.message_log import summarize_update
+from bot.message_log import json_safe, summarize_update
 from bot.runtime import Runtime
 from storage.db import current_uow
 from storage.repositories import message_log as log_repo
@@ -53,7 +53,7 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
             return
         db = self.runtime.db
         try:
-            raw = update.to_dict()
+            raw = json_safe(update.to_dict())
             summary = summarize_update(raw)
             key = (
                 (update.effective_chat.id, update.effective_user.id)
