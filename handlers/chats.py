@@ -54,8 +54,12 @@ async def point_to_private(update: Update, context: KopContext, lang: str | None
         )
 
 
-def addressed_to_bot(message: Message) -> bool:
-    """A command meant for this bot: `/cmd@this_bot`, or a bare `/cmd` (not `/cmd@other_bot`)."""
+def addressed_to_bot(message: Message, *, explicit: bool = False) -> bool:
+    """A command meant for this bot: `/cmd@this_bot`, or a bare `/cmd` (not `/cmd@other_bot`).
+
+    `explicit`: only `/cmd@this_bot` — in a group that is not ours a bare `/cmd` may be meant
+    for any bot there, so the bot answers only a command that names it.
+    """
     entities = message.entities or ()
     if not message.text or not entities or entities[0].type != MessageEntity.BOT_COMMAND:
         return False
@@ -63,7 +67,9 @@ def addressed_to_bot(message: Message) -> bool:
         return False
     command = message.text[: entities[0].length]
     _, at, name = command.partition("@")
-    return not at or name.lower() == (message.get_bot().username or "").lower()
+    if not at:
+        return not explicit
+    return name.lower() == (message.get_bot().username or "").lower()
 
 
 class _AddressedToBot(filters.MessageFilter):

@@ -8,7 +8,7 @@ import traceback
 from markupsafe import Markup
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application
 
 from bot.i18n import html, pick_language, t
@@ -20,6 +20,16 @@ from storage.db import current_uow
 _LOG = logging.getLogger(__name__)
 # Room for the header within Telegram's 4096 characters.
 _TRACEBACK_CHARS = 3500
+# Telegram's refusals of an edit whose message is gone or not the bot's: under a button press
+# that means the button was stale or forged, not that KopDesk failed.
+_MESSAGE_GONE = ("message can't be edited", "message to edit not found", "message_id_invalid",
+                 "message not found")
+
+
+def _stale_button(update: object, error: object) -> bool:
+    return (isinstance(update, Update) and update.callback_query is not None
+            and isinstance(error, BadRequest)
+            and any(p in error.message.lower() for p in _MESSAGE_GONE))
 
 
 async def on_error(update: object, context: KopContext) -> None:
@@ -28,6 +38,18 @@ async def on_error(update: object, context: KopContext) -> None:
     if isinstance(context.error, Forbidden):
         # The user blocked the bot: nothing to apologise to, nothing for the admins to fix.
         _LOG.info("update %s: %s", update_id, context.error)
+        return
+    if _stale_button(update, context.error):
+        # The update's writes were rolled back already; the press gets the stale-button answer.
+        _LOG.info("update %s: a button on a message that cannot be edited (%s)", update_id, context.error)
+        try:
+            await update.callback_query.answer(context.t("access.stale_button"), show_alert=True)  # type: ignore[union-attr]
+        except TelegramError:
+            _LOG.info("the stale button of update %s was answered already", update_id)
+        uow = current_uow()
+        if uow is not None:
+            await audit(uow.session, "stale_button", actor=update.effective_user.id if update.effective_user else None,  # type: ignore[union-attr]
+                        subject_type="update", subject_id=update_id, error=str(context.error)[:200])
         return
     _LOG.error("error while handling update %s", update_id, exc_info=context.error)
     settings = context.runtime.settings

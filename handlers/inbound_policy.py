@@ -64,7 +64,7 @@ async def _silence(update: Update, context: KopContext) -> str | None:
         if query is not None:
             await point_to_private(update, context, await _language(context, user))
             return "button in a foreign group"
-        if update.message is not None and addressed_to_bot(update.message):
+        if update.message is not None and addressed_to_bot(update.message, explicit=True):
             await point_to_private(update, context, await _language(context, user))
             return "command in a foreign group (pointer sent)"
         return "foreign group"

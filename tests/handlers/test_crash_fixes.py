@@ -198,3 +198,19 @@ async def test_officer_opening_an_invite_link_is_told_to_pass_it_on(runtime: Run
         assert unused.used_at is None
         await bot.feed(message_update(bot.app.bot, GUEST, f"/start {code}"))
         assert bot.request.texts(GUEST)[0].startswith("✅")
+
+
+async def test_a_button_on_a_message_that_cannot_be_edited_is_stale_not_an_error(runtime: Runtime) -> None:
+    """A forged or old press whose message Telegram will not edit: the stale answer, no apology."""
+    async with running_bot(runtime) as bot:
+        await bot.feed(message_update(bot.app.bot, GUEST, "/bahasa"))
+        bot.request.fail_with["editMessageReplyMarkup"] = (400, "Bad Request: message can't be edited")
+        press = callback_update(bot.app.bot, GUEST, "lang:en", message_id=424242)
+        await bot.feed(press)
+        answers = [c.params for c in bot.request.calls if c.method == "answerCallbackQuery"
+                   and c.params.get("callback_query_id") == press.callback_query.id]
+        assert answers  # the press is answered (the spinner stops)
+        assert _apologies(bot) == []
+    assert await _errors(runtime) == 0
+    stale = await fetch(runtime.db, AuditEntry, AuditEntry.action == "stale_button")
+    assert len(stale) == 1
