@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ContextTypes
+from telegram.ext import Application, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.runtime import Runtime
@@ -14,6 +14,7 @@ from bot.tg.application import KopDeskApplication, PerChatUpdateProcessor
 from bot.tg import jobs
 from bot.tg.command_lists import publish_commands, staff_chats
 from bot.tg.context import KopContext
+from bot.tg.ratelimit import BudgetRateLimiter
 from bot.tg.request import LoggedRequest
 from handlers import register_all
 from storage.persistence import SQLPersistence
@@ -64,15 +65,7 @@ def build_application(
         .get_updates_request(get_updates_request or HTTPXRequest(connection_pool_size=2))
         .persistence(SQLPersistence(runtime.db))
         .context_types(ContextTypes(context=KopContext))
-        .rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=settings.send_rate,
-                overall_time_period=1,
-                group_max_rate=20,
-                group_time_period=60,
-                max_retries=5,
-            )
-        )
+        .rate_limiter(BudgetRateLimiter(runtime.budget))
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
     )
@@ -93,10 +86,9 @@ async def on_startup(app: Any) -> None:
     if replayed:
         _LOG.warning("replayed %d unfinished update(s)", replayed)
     jobs.schedule(app)
-    if app.runtime.settings.run_delivery_worker:
-        from bot.delivery.runner import start_delivery  # lazy: the runner imports this module
+    from bot.delivery.runner import start_delivery  # lazy: the runner imports this module
 
-        await start_delivery(app)
+    await start_delivery(app)
 
 
 async def on_shutdown(app: Any) -> None:
