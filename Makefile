@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) bench/import_coops.py --scaling
 	$(PY) bench/report_flow.py
 	$(PY) bench/broadcast.py
+	$(PY) bench/mixed_load.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check --select F,E9,B bot handlers storage tests bench

@@ -3,7 +3,8 @@
 `LoggedRequest` wraps another `BaseRequest` (HTTPX for real use, an offline one in tests). For
 content methods it retries transient failures (5xx, timeouts, dropped connections) with
 exponential backoff and records each call's outcome in the outbound log. A 429 is not retried
-here: python-telegram-bot's `AIORateLimiter`, one layer up, waits out its retry_after.
+here: the rate limiter one layer up (`bot.tg.ratelimit`, the process's send budget) pauses
+every lane for its retry_after and tries again.
 """
 
 from __future__ import annotations
