@@ -7,8 +7,9 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ContextTypes
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
+from bot.delivery.http import AiohttpRequest
 from bot.runtime import Runtime
 from bot.tg.application import KopDeskApplication, PerChatUpdateProcessor
 from bot.tg import jobs
@@ -48,13 +49,9 @@ def build_application(
     secret = token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
     if not secret:
         raise ValueError("BOT_TOKEN is required")
-    inner = request or HTTPXRequest(
-        connection_pool_size=MAX_CONCURRENT_UPDATES + 8,
-        connect_timeout=5.0,
-        read_timeout=15.0,
-        write_timeout=15.0,
-        pool_timeout=5.0,
-    )
+    # aiohttp rather than PTB's default httpx: about a millisecond less CPU per call
+    # (bot/delivery/http.py), and every reply is a call.
+    inner = request or AiohttpRequest(connections=MAX_CONCURRENT_UPDATES + 8)
     builder = (
         Application.builder()
         .application_class(KopDeskApplication, kwargs={"runtime": runtime})
@@ -62,7 +59,7 @@ def build_application(
         .base_url(settings.telegram_api_url)
         .base_file_url(file_url_for(settings.telegram_api_url))
         .request(LoggedRequest(inner, runtime.outbound))
-        .get_updates_request(get_updates_request or HTTPXRequest(connection_pool_size=2))
+        .get_updates_request(get_updates_request or AiohttpRequest(connections=2))
         .persistence(SQLPersistence(runtime.db))
         .context_types(ContextTypes(context=KopContext))
         .rate_limiter(BudgetRateLimiter(runtime.budget))
