@@ -200,15 +200,26 @@ async def _demo_invite(runtime: Any) -> str:
         return f"{invite.code} ({coop.name})"
 
 
+async def _next_update_id(runtime: Any) -> int | None:
+    """One above the highest update_id in the message log; None for an empty log."""
+    from storage.repositories.message_log import highest_update_id
+
+    async with runtime.db.session() as session:
+        highest = await highest_update_id(session)
+    return None if highest is None else highest + 1
+
+
 async def _demo(settings: Settings, port: int, no_chat: bool, user_id: int) -> None:
     from bot.runtime import Runtime
     from bot.sandbox import Sandbox, SandboxClient
     from bot.sandbox.terminal import run_terminal_chat
     from bot.tg.build import ALLOWED_UPDATES, SANDBOX_TOKEN, build_application
 
-    sandbox = Sandbox(port=port, bot_token=SANDBOX_TOKEN)
-    await sandbox.start()
     runtime = Runtime.create(settings)
+    # The sandbox numbers updates from a fixed start; on a database that already logged updates
+    # it continues above them, as Telegram's numbering would for a bot that keeps running.
+    sandbox = Sandbox(port=port, bot_token=SANDBOX_TOKEN, first_update_id=await _next_update_id(runtime))
+    await sandbox.start()
     app = build_application(runtime)
     invite = await _demo_invite(runtime)
     click.echo(f"KopDesk demo: Bot API sandbox at {sandbox.base_url}, control API at {sandbox.control_url}")

@@ -3,6 +3,14 @@
 Catalogues are TOML files in `bot/locales/`, flat tables of dotted keys, formatted with
 `str.format` placeholders. Both catalogues must hold the same keys and placeholders; a test
 checks it.
+
+Every catalogue text is a template in Telegram's HTML subset (a literal "<" is written
+"&lt;"), so any of them may be sent with parse_mode HTML. `html()` is the one boundary where
+values enter such a text: the template is trusted markup, each value is escaped (MarkupSafe)
+unless it is markup already (a `Markup`, e.g. another `html()` text). `t()` formats the raw
+text for places without a parse mode: button labels, alerts and plain messages of texts
+without markup. A test renders every text through `html()` with hostile values and parses it
+as Telegram would.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from functools import cache
 from pathlib import Path
 from string import Formatter
 from typing import Any
+
+from markupsafe import Markup
 
 LANGUAGES = ("id", "en")
 LOCALES = Path(__file__).parent / "locales"
@@ -47,6 +57,11 @@ def t(language: str, key: str, /, **values: Any) -> str:
     if text is None:
         text = catalogue("id")[key]  # a KeyError here is a bug: every key exists in id
     return text.format(**values) if values else text
+
+
+def html(language: str, key: str, /, **values: Any) -> Markup:
+    """The text for `key` as Telegram HTML: the catalogue's markup kept, every value escaped."""
+    return Markup(t(language, key)).format(**values)
 
 
 def shorten(text: str, limit: int = 100) -> str:

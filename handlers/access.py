@@ -4,6 +4,11 @@
 `handlers.pre`) is checked. A refusal is answered in the user's language and written to the
 audit log, whether it came as a command, a button press or plain text. The role-matrix test
 walks every registered handler and fails for a callback without a declaration.
+
+The declared roles also say where a callback may answer (handlers/chats.py): anything that
+serves more than staff shows personal or cooperative data, so in the officers' chat it answers
+only with a pointer to the private chat. An update without a person (no sender, or a bot) runs
+no callback at all: `handlers.inbound_policy` stops those first; this is the second line.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from telegram.ext import ConversationHandler
 from bot.services.audit import audit
 from bot.services.roles import Role
 from bot.tg.context import KopContext
+from handlers.chats import point_to_private, speaks_here
 
 _LOG = logging.getLogger(__name__)
 ROLES_ATTR = "kopdesk_roles"
@@ -46,6 +52,11 @@ def serves(*roles: Role | frozenset[Role]) -> Callable[[Callback], Callback]:
     def decorate(callback: Callback) -> Callback:
         @functools.wraps(callback)
         async def guarded(update: Update, context: KopContext) -> Any:
+            if context.person is None:  # nobody to answer: no sender, or a bot
+                return ConversationHandler.END
+            if not speaks_here(update, context, allowed):
+                await point_to_private(update, context)
+                return ConversationHandler.END
             if context.role in allowed:
                 return await callback(update, context)
             await refuse(update, context, allowed, callback.__name__)

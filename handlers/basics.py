@@ -139,13 +139,13 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
             button=language_button,
             states={
                 CHOOSING_LANGUAGE: [
-                    CallbackQueryHandler(pressed_language, pattern=r"^lang:"),
+                    CallbackQueryHandler(pressed_language, pattern=r"^lang:[a-z]{2}$"),
                     MessageHandler(filters.TEXT & ~filters.COMMAND, typed_language),
                 ]
             },
         )
     )
-    app.add_handler(CallbackQueryHandler(pressed_language, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(pressed_language, pattern=r"^lang:[a-z]{2}$"))
     app.add_handler(CommandHandler(commands.START.names, start))
     app.add_handler(CommandHandler(commands.HELP.names, show_help))
     app.add_handler(CommandHandler(commands.CANCEL.names, cancel_outside))

@@ -10,9 +10,9 @@ message through the reporter in `handlers.broadcast_report`.
 from __future__ import annotations
 
 import functools
-import html
 from collections.abc import Awaitable, Callable
 
+from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
@@ -28,6 +28,7 @@ from telegram.ext import (
 from bot import commands
 from bot.delivery.outbox import CAPTION_LIMIT, TEXT_LIMIT
 from bot.formatting import local_datetime
+from bot.i18n import shorten
 from bot.services import broadcasts
 from bot.services.audience import Audience, AudienceKind
 from bot.services.roles import STAFF
@@ -76,18 +77,18 @@ def _as_html(raw: str | None, entities: tuple[MessageEntity, ...], formatted: st
 async def start(update: Update, context: KopContext) -> str:
     """/siaran: the latest broadcasts, then ask for the announcement."""
     entries = await broadcasts.history(context.session, context.identity, update.effective_user.id)
-    lines = [context.t("siaran.history_header") if entries else context.t("siaran.history_none")]
+    lines = [context.html("siaran.history_header") if entries else context.html("siaran.history_none")]
     tz = context.runtime.settings.tz
     for entry in entries:
         b, p = entry.broadcast, entry.progress
         label = await _label(context, entry.audience) if entry.audience else "?"
-        lines.append(context.t(
+        lines.append(context.html(
             "siaran.history_line", id=b.id, when=local_datetime(b.sent_at, context.lang, tz),
             audience=label, sent=p.sent if p else 0, total=p.total if p else b.recipients or 0,
             failed=p.failed if p else 0, blocked=p.blocked if p else 0,
         ))
-    lines += ["", context.t("siaran.compose")]
-    await update.effective_message.reply_text("\n".join(lines))
+    lines += [Markup(), context.html("siaran.compose")]
+    await update.effective_message.reply_text(Markup("\n").join(lines), parse_mode=ParseMode.HTML)
     return COMPOSE
 
 
@@ -116,7 +117,7 @@ async def _save(update: Update, context: KopContext, text: str | None, limit: in
         await message.reply_text(context.t("input.too_long", limit=limit, length=len(text)))
         return COMPOSE
     if not (text or photo or document):
-        await message.reply_text(context.t("siaran.compose"))
+        await message.reply_text(context.html("siaran.compose"), parse_mode=ParseMode.HTML)
         return COMPOSE
     draft = await broadcasts.save_draft(
         context.session, officer_id=update.effective_user.id, chat_id=update.effective_chat.id,
@@ -282,10 +283,10 @@ async def search_cooperatives(update: Update, context: KopContext) -> object:
         context.session, message.text, kecamatan_ids=context.identity.scope_list, limit=MATCHES
     )
     if not matches:
-        await message.reply_text(context.t("siaran.coops_none", query=message.text))
+        await message.reply_text(context.t("siaran.coops_none", query=shorten(message.text)))
         return PICK
     shown = [(m.cooperative.id, m.cooperative.name) for m in matches]
-    await message.reply_text(context.t("siaran.coops_found", query=message.text),
+    await message.reply_text(context.t("siaran.coops_found", query=shorten(message.text)),
                              reply_markup=_pick_keyboard(context, draft, shown))
     return PICK
 
@@ -335,8 +336,9 @@ async def _preview(update: Update, context: KopContext, draft: Broadcast) -> obj
     query = update.callback_query
     await query.answer()
     audience = broadcasts.audience_of(draft)
-    label = html.escape(await _label(context, audience))
-    await query.edit_message_text(context.t("siaran.audience_prompt") + "\n" + label, parse_mode=ParseMode.HTML)
+    label = await _label(context, audience)
+    await query.edit_message_text(Markup("{}\n{}").format(context.html("siaran.audience_prompt"), label),
+                                  parse_mode=ParseMode.HTML)
     chat_id = update.effective_chat.id
     try:
         await _send_content(context, chat_id, draft)
@@ -347,10 +349,10 @@ async def _preview(update: Update, context: KopContext, draft: Broadcast) -> obj
     change = [_button(context.t("siaran.change_audience"), f"sia:aud:{draft.id}"),
               _button(context.t("siaran.cancel_button"), f"sia:x:{draft.id}")]
     if size.recipients == 0:
-        text = context.t("siaran.preview_none", audience=label, coops=size.cooperatives)
+        text = context.html("siaran.preview_none", audience=label, coops=size.cooperatives)
         keyboard = [change]
     else:
-        text = context.t("siaran.preview", audience=label, coops=size.cooperatives,
+        text = context.html("siaran.preview", audience=label, coops=size.cooperatives,
                          reached=size.reached_cooperatives, recipients=size.recipients)
         keyboard = [[_button(context.t("siaran.send_button", recipients=size.recipients), f"sia:go:{draft.id}")],
                     change]

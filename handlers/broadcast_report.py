@@ -7,16 +7,16 @@ failed, blocked, and the commonest reasons in Telegram's words.
 
 from __future__ import annotations
 
-import html
 import logging
 
+from markupsafe import Markup
 from telegram import Bot, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
 from bot.delivery.outbox import reasons
 from bot.delivery.reports import BatchReport
-from bot.i18n import t
+from bot.i18n import html, shorten, t
 from bot.services import broadcasts
 from storage.db import Database
 from storage.types import utcnow
@@ -48,15 +48,16 @@ async def report_broadcast(bot: Bot, db: Database, report: BatchReport) -> None:
             pass  # the officer blocked the bot; the results stay in the history
     if not report.final:
         return
-    lines = [t(lang, "siaran.report", **counts)]
+    lines = [html(lang, "siaran.report", **counts)]
     if why:
-        lines.append(t(lang, "siaran.report_reasons"))
-        lines += [t(lang, "siaran.report_reason", reason=html.escape(r), count=n) for r, n in why]
+        lines.append(html(lang, "siaran.report_reasons"))
+        lines += [html(lang, "siaran.report_reason", reason=shorten(r, 200), count=n) for r, n in why]
     reply = (ReplyParameters(broadcast.progress_message_id, allow_sending_without_reply=True)
              if broadcast.progress_message_id else None)
     await report.pace(chat_id)
     try:
-        await bot.send_message(chat_id, "\n".join(lines), parse_mode=ParseMode.HTML, reply_parameters=reply)
+        await bot.send_message(chat_id, Markup("\n").join(lines), parse_mode=ParseMode.HTML,
+                               reply_parameters=reply)
     except Forbidden:
         pass
     try:

@@ -1,9 +1,10 @@
-"""A ConversationHandler with KopDesk's common parts: persistence, /batal, non-text answers."""
+"""A ConversationHandler with KopDesk's common parts: persistence, /batal, non-text answers,
+and the one-conversation-at-a-time rules of `handlers.one_conversation`."""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from telegram import Update
@@ -15,6 +16,7 @@ from bot.services.roles import ALL_ROLES
 from bot.tg.context import KopContext
 from handlers.access import serves
 from handlers.menu import MenuItem, button_filter
+from handlers.one_conversation import KopConversation
 
 
 @serves(ALL_ROLES)
@@ -40,18 +42,21 @@ def conversation(
     fallbacks: Sequence[BaseHandler[Any, Any, Any]] = (),
     command: commands.CommandSpec | None = None,
     button: MenuItem | None = None,
+    on_edit: Callable[[Update, KopContext], Awaitable[object]] | None = None,
 ) -> ConversationHandler[Any]:
     """A persistent conversation keyed by chat and user, with /batal and non-text fallbacks.
 
     `command` and `button` (a main-menu item) become entry points calling the button's callback,
-    ahead of `entry_points`.
+    ahead of `entry_points`. Only a conversation with `on_edit` sees edited messages (all of
+    them, while it is open: `on_edit` comes first); the others never do.
     """
     starts: list[BaseHandler[Any, Any, Any]] = []
     if button is not None:
         if command is not None:
             starts.append(CommandHandler(command.names, button.callback))
         starts.append(MessageHandler(button_filter(button), button.callback))
-    entry_points = [*starts, *entry_points]
+    edits = [MessageHandler(filters.UpdateType.EDITED_MESSAGE, on_edit)] if on_edit is not None else []
+    entry_points = [*edits, *starts, *entry_points]
     common = [
         CommandHandler(commands.CANCEL.names, cancel_conversation),
         MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, need_text),
@@ -61,7 +66,8 @@ def conversation(
     # queries per message does not apply. Silenced here only, with this reason.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
-        return ConversationHandler(
+        return KopConversation(
+            takes_edits=on_edit is not None,
             entry_points=list(entry_points),
             states=states,
             fallbacks=[*fallbacks, *common],

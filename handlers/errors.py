@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import html
 import logging
 import traceback
 
+from markupsafe import Markup
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
-from bot.i18n import pick_language, t
+from bot.i18n import html, pick_language, t
 from bot.logging_setup import redact
 from bot.services.audit import audit
 from bot.tg.context import KopContext
@@ -58,11 +58,11 @@ async def on_error(update: object, context: KopContext) -> None:
         return
     # The logging filter does not see what goes to Telegram: redact here as well.
     trace = redact("".join(traceback.format_exception(context.error)), settings.secrets())[-_TRACEBACK_CHARS:]
-    text = t("id", "error.admin_report", update_id=update_id, error="")
+    header = html("id", "error.admin_report", update_id=update_id, error="")
     try:
         await context.bot.send_message(
             admin_chat,
-            f"{html.escape(text)}<pre>{html.escape(trace)}</pre>",
+            Markup("{}<pre>{}</pre>").format(header, trace),
             parse_mode=ParseMode.HTML,
         )
     except TelegramError:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
+from bot.i18n import shorten
 from bot.services.roles import ALL_ROLES
 from bot.tg.context import KopContext
 from handlers import menu
 from handlers.access import serves
+from handlers.chats import ADDRESSED_COMMAND
 
 
 @serves(ALL_ROLES)
@@ -16,7 +18,7 @@ async def unknown_command(update: Update, context: KopContext) -> None:
     """A command the bot does not know: say so, then show help and the menu."""
     command = (update.effective_message.text or "").split()[0]
     await update.effective_message.reply_text(
-        context.t("unknown.command", command=command) + "\n" + context.t("unknown.text"),
+        context.t("unknown.command", command=shorten(command, 40)) + "\n" + context.t("unknown.text"),
         reply_markup=menu.main_menu(context.application, context.role, context.lang),
     )
 
@@ -53,4 +55,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(
         MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & private, non_text)
     )
+    # In the officers' chat, a command for the bot that no officers' handler took (a manager's
+    # command, or an unknown one): `serves` answers it with a pointer to the private chat.
+    app.add_handler(MessageHandler(ADDRESSED_COMMAND & filters.ChatType.GROUPS, unknown_command))
     app.add_handler(CallbackQueryHandler(stale_button))

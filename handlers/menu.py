@@ -6,6 +6,7 @@ pressed button (in either language) are built from that one list.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from telegram.ext import Application, MessageHandler, filters
 from bot.i18n import all_translations, t
 from bot.services.roles import Role
 from bot.tg.context import KopContext
+from handlers.one_conversation import leave_all
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,22 @@ def button_filter(item: MenuItem) -> filters.BaseFilter:
     return filters.Text(sorted(all_translations(item.key)))
 
 
+def leaving_conversations(item: MenuItem) -> Callable[[Update, KopContext], Awaitable[Any]]:
+    """The button's action, after ending whatever conversation the user was in.
+
+    A menu button does what it says everywhere: it is never taken as an answer (see
+    `handlers.one_conversation`), and the conversation it interrupts ends cleanly (drafts stay).
+    """
+
+    @functools.wraps(item.callback)  # keeps the roles declared with `serves`
+    async def pressed(update: Update, context: KopContext) -> Any:
+        leave_all(context.application, update)
+        return await item.callback(update, context)
+
+    return pressed
+
+
 def register_buttons(app: Application) -> None:  # type: ignore[type-arg]
     """One handler per menu button; call after every feature added its items."""
     for item in menu_items(app):
-        app.add_handler(MessageHandler(button_filter(item), item.callback))
+        app.add_handler(MessageHandler(button_filter(item) & filters.UpdateType.MESSAGE, leaving_conversations(item)))

@@ -3,8 +3,7 @@ position in each."""
 
 from __future__ import annotations
 
-import html
-
+from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
@@ -41,7 +40,7 @@ async def show_profile(update: Update, context: KopContext) -> None:
     person = context.person
     name = " ".join(filter(None, [person.first_name, person.last_name]))
     await update.effective_message.reply_text(
-        context.t("profile.person", name=html.escape(name), phone=person.phone or "–"),
+        context.html("profile.person", name=name, phone=person.phone or "–"),
         parse_mode=ParseMode.HTML,
         reply_markup=InlineKeyboardMarkup(
             [[InlineKeyboardButton(context.t("profile.phone_button"), callback_data="ph:edit")]]
@@ -50,14 +49,14 @@ async def show_profile(update: Update, context: KopContext) -> None:
     linked = await registry.cooperatives_of(context.session, context.person.id)
     for coop, position in linked:
         kecamatan = await coop_browse.kecamatan_name(context.session, coop.kecamatan_id)
-        text = "\n".join([
-            f"<b>{html.escape(coop.name)}</b>",
-            context.t("profile.number", number=html.escape(coop.registration_number)),
-            context.t("profile.place", kecamatan=html.escape(kecamatan), desa=html.escape(coop.desa or "–")),
-            context.t("profile.status", status=context.t(f"status.{coop.status.name.lower()}"),
-                      reason=html.escape(coop.status_reason or "–")),
-            context.t("profile.last_rat", year=coop.last_rat_year or "–"),
-            context.t("profile.position", position=context.t(f"position.{position.value}")),
+        text = Markup("\n").join([
+            Markup("<b>{}</b>").format(coop.name),
+            context.html("profile.number", number=coop.registration_number),
+            context.html("profile.place", kecamatan=kecamatan, desa=coop.desa or "–"),
+            context.html("profile.status", status=context.t(f"status.{coop.status.name.lower()}"),
+                         reason=coop.status_reason or "–"),
+            context.html("profile.last_rat", year=coop.last_rat_year or "–"),
+            context.html("profile.position", position=context.t(f"position.{position.value}")),
             *await report_lines(context, coop.id, every_revision=False),
         ])
         await update.effective_message.reply_text(

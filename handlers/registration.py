@@ -6,8 +6,7 @@ checked again on the server, so a stale or forged button cannot register anyone 
 
 from __future__ import annotations
 
-import html
-
+from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -15,10 +14,10 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Conv
 
 from bot import commands
 from bot.formatting import local_time
-from bot.i18n import pick_language, shorten, t
+from bot.i18n import html, pick_language, shorten, t
 from bot.services import registration
 from bot.services.registration import Decision, Redeem
-from bot.services.roles import GUESTS, STAFF, Identity, Role
+from bot.services.roles import ALL_ROLES, GUESTS, STAFF, Identity, Role
 from bot.tg.command_lists import set_commands_for
 from bot.tg.context import KopContext
 from handlers import menu
@@ -83,9 +82,14 @@ async def redeem_code(update: Update, context: KopContext, text: str) -> bool:
     return False
 
 
-@serves(GUESTS | {Role.MANAGER})
+@serves(ALL_ROLES)
 async def start_with_code(update: Update, context: KopContext) -> None:
-    """/start <code> from a deep link: register with the invite."""
+    """/start <code> from a deep link: register with the invite (staff: pass it on instead)."""
+    if context.role in STAFF:
+        # An officer testing the link he is about to hand out: tell him who it is for, and
+        # leave the code unused for the manager.
+        await update.effective_message.reply_text(context.t("invite_link.for_staff"))
+        return
     await redeem_code(update, context, context.args[0])
 
 
@@ -217,10 +221,10 @@ async def pick_position(update: Update, context: KopContext) -> object:
         await query.edit_message_text(context.t("register.already_pending", coop=title))
         return ConversationHandler.END
     lang = context.runtime.settings.default_language
-    who = html.escape(user.full_name) + (f" (@{user.username})" if user.username else "") + f", id {user.id}"
+    who = user.full_name + (f" (@{user.username})" if user.username else "") + f", id {user.id}"
     await tell_officers(
         context,
-        t(lang, "approval.request", who=who, coop=html.escape(title), position=t(lang, f"position.{position_text}")),
+        html(lang, "approval.request", who=who, coop=title, position=t(lang, f"position.{position_text}")),
         buttons=[[
             {"text": t(lang, "approval.approve"), "callback_data": f"apr:ok:{request.id}"},
             {"text": t(lang, "approval.reject"), "callback_data": f"apr:no:{request.id}"},
@@ -248,11 +252,13 @@ async def decide(update: Update, context: KopContext) -> None:
         return
     await query.answer()
     approved = outcome is Decision.APPROVED
-    officer_name = html.escape(update.effective_user.full_name)
-    verdict_line = context.t("approval.approved_by" if approved else "approval.rejected_by", officer=officer_name)
+    verdict_line = context.html("approval.approved_by" if approved else "approval.rejected_by",
+                                officer=update.effective_user.full_name)
     if isinstance(query.message, Message) and query.message.text:
+        # text_html is the request as Telegram shows it, already markup.
         await query.edit_message_text(
-            f"{query.message.text_html}\n\n{verdict_line}", parse_mode=ParseMode.HTML, reply_markup=None
+            Markup("{}\n\n{}").format(Markup(query.message.text_html), verdict_line),
+            parse_mode=ParseMode.HTML, reply_markup=None,
         )
     else:  # too old for Telegram to show us: say the verdict in a new message instead
         await context.bot.send_message(update.effective_chat.id, verdict_line, parse_mode=ParseMode.HTML)

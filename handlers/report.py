@@ -3,28 +3,37 @@
 The draft row is the conversation's memory (see bot/services/report_flow.py); the PTB
 conversation only says "a report is being filled in". Every button names its draft, and each
 press is checked on the server: the draft must be the user's and he must still manage its
-cooperative.
+cooperative. Only the draft's latest prompt has live buttons; a press on an older message, or
+on a cooperative or year picker while a draft is open, is stale: "Tombol ini sudah tidak
+berlaku", nothing changes. An edit of the message that gave the latest typed answer corrects
+that answer ("Jawaban diperbarui"); any other edit is ignored.
 """
 
 from __future__ import annotations
 
 import html
 from datetime import date
-from typing import Any
 
 from pydantic import ValidationError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import commands
 from bot.i18n import t
 from bot.services import report_flow
-from bot.services.annual_report import FIELD_BY_NAME, FieldSpec, parse_answer
+from bot.services.annual_report import FIELD_BY_NAME, parse_answer
 from bot.services.audit import audit
 from bot.services.coop_status import report_years_offered
-from bot.services.parsing import ParseError, format_date, format_int, format_money, format_yes_no
+from bot.services.parsing import ParseError
 from bot.services.parsing_messages import describe, render
 from bot.services.roles import ALL_ROLES, MANAGERS
 from bot.tg.context import KopContext
@@ -32,13 +41,13 @@ from handlers import menu
 from handlers.access import serves
 from handlers.conversation import conversation
 from handlers.notify import tell_officers
+from handlers.report_view import format_answer, question_markup, summary_text
 from storage.models import ReportDraft
 from storage.repositories import coop_browse, registry
 from storage.repositories import reports as repo
 from storage.types import utcnow
 
 FILLING = "report_filling"
-_NOTES_IN_SUMMARY = 300
 
 
 def _today(context: KopContext) -> date:
@@ -62,56 +71,6 @@ async def _own_draft(update: Update, context: KopContext, draft_id: int | None =
     return draft
 
 
-def _label(context: KopContext, spec: FieldSpec, value: Any) -> str:
-    if spec.choices is not None:
-        return f"report.{'obstacle' if spec.name == 'obstacles' else 'support'}.{value}"
-    return ""
-
-
-def format_answer(context: KopContext, spec: FieldSpec, value: Any) -> str:
-    """An answer as the user reads it ('Rp 1.250.000', '15 Maret 2026', 'Ya', '–')."""
-    lang = context.lang
-    if value is None or value == []:
-        return "–"
-    if spec.kind == "yes_no":
-        return format_yes_no(bool(value), lang)
-    if spec.kind == "date":
-        return format_date(value, lang)
-    if spec.kind == "int":
-        return format_int(value, lang)
-    if spec.kind == "money":
-        return format_money(value, lang)
-    if spec.kind == "multi":
-        return ", ".join(context.t(_label(context, spec, str(v))) for v in value)
-    return str(value)
-
-
-def _question_markup(context: KopContext, draft: ReportDraft, spec: FieldSpec, index: int) -> InlineKeyboardMarkup:
-    d = draft.id
-    rows: list[list[InlineKeyboardButton]] = []
-    saved = (draft.answers or {}).get(spec.name)
-    if spec.kind == "yes_no":
-        rows.append([InlineKeyboardButton(context.t("report.yes"), callback_data=f"rp:yn:{d}:1"),
-                     InlineKeyboardButton(context.t("report.no"), callback_data=f"rp:yn:{d}:0")])
-    if spec.kind == "multi" and spec.choices is not None:
-        chosen = set(saved or [])
-        for option in spec.choices:
-            mark = "✅ " if option.value in chosen else "▫️ "
-            rows.append([InlineKeyboardButton(mark + context.t(_label(context, spec, option.value)),
-                                              callback_data=f"rp:ms:{d}:{option.value}")])
-        rows.append([InlineKeyboardButton(context.t("report.done_button"), callback_data=f"rp:done:{d}")])
-    nav = []
-    if index > 1:
-        nav.append(InlineKeyboardButton(context.t("nav.back"), callback_data=f"rp:back:{d}"))
-    if spec.optional:
-        nav.append(InlineKeyboardButton(context.t("report.skip_button"), callback_data=f"rp:skip:{d}"))
-    if saved is not None and spec.kind != "multi":
-        nav.append(InlineKeyboardButton(context.t("report.keep_button"), callback_data=f"rp:keep:{d}"))
-    if nav:
-        rows.append(nav)
-    return InlineKeyboardMarkup(rows)
-
-
 async def ask(update: Update, context: KopContext, draft: ReportDraft, prefix: str = "") -> str:
     """Send the draft's current question (or its summary) as a new message."""
     step = report_flow.step_of(draft)
@@ -128,36 +87,10 @@ async def ask(update: Update, context: KopContext, draft: ReportDraft, prefix: s
         lines.append(context.t("report.multi_hint"))
     if spec.optional:
         lines.append(context.t("report.skip_hint"))
-    await context.bot.send_message(update.effective_chat.id, "\n".join(lines),
-                                   reply_markup=_question_markup(context, draft, spec, step.index))
+    sent = await context.bot.send_message(update.effective_chat.id, "\n".join(lines),
+                                          reply_markup=question_markup(context, draft, spec, step.index))
+    report_flow.prompted(draft, sent.message_id)
     return FILLING
-
-
-def _summary_text(context: KopContext, draft: ReportDraft, coop_title: str, summary: report_flow.Summary) -> str:
-    answers = report_flow.model_answers(draft)
-    lines = [context.t("report.summary_header", year=draft.fiscal_year, coop=html.escape(coop_title)), ""]
-    for spec in report_flow.applicable(answers):
-        value = format_answer(context, spec, answers.get(spec.name))
-        if spec.kind == "text" and len(value) > _NOTES_IN_SUMMARY:
-            value = value[:_NOTES_IN_SUMMARY] + "…"
-        lines.append(f"{context.t(f'report.field.{spec.name}')}: {html.escape(value)}")
-        if spec.name == "members_women":
-            lines.append(f"{context.t('report.field.members_total')}: {format_int(summary.report.members_total, context.lang)}")
-    lines.append("")
-    if summary.previous is None:
-        lines.append(context.t("report.summary_no_previous"))
-    elif summary.changes:
-        lines.append(context.t("report.summary_previous", year=summary.previous.fiscal_year))
-        for change in summary.changes:
-            spec = FIELD_BY_NAME.get(change.field)
-            old = format_answer(context, spec, change.old) if spec else format_int(change.old, context.lang)
-            new = format_answer(context, spec, change.new) if spec else format_int(change.new, context.lang)
-            lines.append(context.t("report.change_line", field=context.t(f"report.field.{change.field}"),
-                                   old=html.escape(old), new=html.escape(new)))
-    if summary.warnings:
-        lines += ["", context.t("report.warnings_header")]
-        lines += [f"• {html.escape(render(w.key, w.values, context.lang))}" for w in summary.warnings]
-    return "\n".join(lines)
 
 
 async def show_summary(update: Update, context: KopContext, draft: ReportDraft) -> str:
@@ -184,8 +117,9 @@ async def show_summary(update: Update, context: KopContext, draft: ReportDraft) 
          InlineKeyboardButton(context.t("report.cancel"), callback_data=f"rp:cancel:{d}")],
         [InlineKeyboardButton(context.t("nav.back"), callback_data=f"rp:back:{d}")],
     ])
-    await context.bot.send_message(update.effective_chat.id, _summary_text(context, draft, title, summary),
-                                   parse_mode=ParseMode.HTML, reply_markup=markup)
+    sent = await context.bot.send_message(update.effective_chat.id, summary_text(context, draft, title, summary),
+                                          parse_mode=ParseMode.HTML, reply_markup=markup)
+    report_flow.prompted(draft, sent.message_id)
     return FILLING
 
 
@@ -194,24 +128,39 @@ async def start_report(update: Update, context: KopContext) -> object:
     """/laporan: resume the unfinished draft, or choose the cooperative and the fiscal year."""
     draft = await _own_draft(update, context)
     if draft is not None:
-        coop = await registry.get_cooperative(context.session, draft.cooperative_id)
         done = len([k for k in (draft.answers or {}) if k in FIELD_BY_NAME])
+        if done == 0:  # nothing to lose by starting again: just go on
+            return await ask(update, context, draft)
+        coop = await registry.get_cooperative(context.session, draft.cooperative_id)
         total = report_flow.step_of(draft).total
         markup = InlineKeyboardMarkup([[
             InlineKeyboardButton(context.t("report.resume_button"), callback_data=f"rp:resume:{draft.id}"),
             InlineKeyboardButton(context.t("report.restart_button"), callback_data=f"rp:restart:{draft.id}"),
         ]])
-        await update.effective_message.reply_text(
+        sent = await update.effective_message.reply_text(
             context.t("report.resume", coop=coop.name, year=draft.fiscal_year, done=min(done, total), total=total),
             reply_markup=markup,
         )
+        report_flow.prompted(draft, sent.message_id)
         return FILLING
+    return await _offer_start(update, context)
+
+
+async def _offer_start(update: Update, context: KopContext) -> str:
+    """The first choice of a new report: the cooperative (if he manages several), else the year."""
     linked = await registry.cooperatives_of(context.session, context.person.id)
     if len(linked) == 1:
         return await _offer_years(update, context, linked[0][0].id)
     keyboard = [[InlineKeyboardButton(coop.name[:60], callback_data=f"rp:coop:{coop.id}")] for coop, _ in linked]
-    await update.effective_message.reply_text(context.t("report.pick_coop"), reply_markup=InlineKeyboardMarkup(keyboard))
+    await context.bot.send_message(update.effective_chat.id, context.t("report.pick_coop"),
+                                   reply_markup=InlineKeyboardMarkup(keyboard))
     return FILLING
+
+
+async def _not_started(update: Update, context: KopContext) -> str:
+    """Text or /lewati before a draft exists: say to choose first, and offer the choice again."""
+    await update.effective_message.reply_text(context.t("report_flow.pick_first"))
+    return await _offer_start(update, context)
 
 
 async def _offer_years(update: Update, context: KopContext, coop_id: int) -> str:
@@ -223,6 +172,7 @@ async def _offer_years(update: Update, context: KopContext, coop_id: int) -> str
 
 
 async def _refuse(update: Update, context: KopContext) -> None:
+    """A stale or forged button: say so; the caller changes nothing (returns None)."""
     await update.callback_query.answer(context.t("access.stale_button"), show_alert=True)
 
 
@@ -233,25 +183,31 @@ async def pressed(update: Update, context: KopContext) -> object:
     parts = query.data.split(":")
     action, ident, value = parts[1], int(parts[2]), (parts[3] if len(parts) > 3 else "")
     if action in ("coop", "year"):
-        if ident not in await _linked_ids(context):
+        linked = await _linked_ids(context)
+        if ident not in linked:
             await audit(context.session, "access_denied", actor=update.effective_user.id,
                         subject_type="cooperative", subject_id=ident, reason="not_linked")
             await query.answer(context.t("report.not_yours"), show_alert=True)
-            return FILLING
+            return None
+        open_draft = await repo.latest_draft(context.session, context.person.id)
+        if open_draft is not None and open_draft.cooperative_id in linked:
+            await _refuse(update, context)  # a picker from before the open draft: stale
+            return None
+        if action == "year" and (not value.isdigit() or int(value) not in report_years_offered(_today(context))):
+            await _refuse(update, context)
+            return None
         await query.answer()
         if action == "coop":
             return await _offer_years(update, context, ident)
-        if not value.isdigit() or int(value) not in report_years_offered(_today(context)):
-            await _refuse(update, context)
-            return FILLING
         draft = await report_flow.start(context.session, person_id=context.person.id,
                                         cooperative_id=ident, fiscal_year=int(value))
         return await ask(update, context, draft)
 
     draft = await _own_draft(update, context, ident)
-    if draft is None:
+    message_id = query.message.message_id if query.message else None
+    if draft is None or not report_flow.is_current_prompt(draft, message_id):
         await _refuse(update, context)
-        return FILLING
+        return None
     spec = FIELD_BY_NAME.get(draft.current_field or "")
     if action == "resume":
         await query.answer()
@@ -264,10 +220,10 @@ async def pressed(update: Update, context: KopContext) -> object:
     if action == "ms":
         if not report_flow.toggle(draft, value):
             await _refuse(update, context)
-            return FILLING
+            return None
         await query.answer()
         try:
-            await query.edit_message_reply_markup(_question_markup(context, draft, spec, report_flow.step_of(draft).index))
+            await query.edit_message_reply_markup(question_markup(context, draft, spec, report_flow.step_of(draft).index))
         except BadRequest:  # the same markup (a double tap): nothing to change
             pass
         return FILLING
@@ -286,8 +242,10 @@ async def pressed(update: Update, context: KopContext) -> object:
         await query.answer()
         names = [q.name for q in report_flow.applicable(report_flow.model_answers(draft))]
         buttons = [InlineKeyboardButton(context.t(f"report.field.{n}"), callback_data=f"rp:ed:{draft.id}:{n}") for n in names]
-        await context.bot.send_message(update.effective_chat.id, context.t("report.edit_pick"),
-                                       reply_markup=InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)]))
+        sent = await context.bot.send_message(
+            update.effective_chat.id, context.t("report.edit_pick"),
+            reply_markup=InlineKeyboardMarkup([buttons[i:i + 2] for i in range(0, len(buttons), 2)]))
+        report_flow.prompted(draft, sent.message_id)
         return FILLING
     elif action == "ed":
         handled = report_flow.edit(draft, value)
@@ -303,7 +261,7 @@ async def pressed(update: Update, context: KopContext) -> object:
         handled = False
     if not handled:
         await _refuse(update, context)
-        return FILLING
+        return None
     await query.answer()
     return await ask(update, context, draft)
 
@@ -339,9 +297,8 @@ async def _submit(update: Update, context: KopContext, draft: ReportDraft) -> ob
 async def typed(update: Update, context: KopContext) -> object:
     """A typed answer to the current question: parsed, saved, next question; or why not."""
     draft = await _own_draft(update, context)
-    if draft is None:
-        await update.effective_message.reply_text(context.t("cancel.nothing"))
-        return ConversationHandler.END
+    if draft is None:  # still choosing the cooperative or the year
+        return await _not_started(update, context)
     spec = FIELD_BY_NAME.get(draft.current_field or "")
     if spec is None:  # at the summary: the buttons decide
         return await show_summary(update, context, draft)
@@ -350,7 +307,28 @@ async def typed(update: Update, context: KopContext) -> object:
                              answers=report_flow.model_answers(draft))
     except ParseError as error:
         return await ask(update, context, draft, prefix=f"⚠️ {describe(error, context.lang)}")
-    report_flow.answer(draft, value)
+    report_flow.answer(draft, value, message_id=update.effective_message.message_id)
+    return await ask(update, context, draft)
+
+
+@serves(MANAGERS)
+async def corrected(update: Update, context: KopContext) -> object:
+    """An edited message while the report is open: corrects the latest typed answer, else ignored."""
+    message = update.edited_message
+    draft = await _own_draft(update, context)
+    spec = report_flow.correctable(draft, message.message_id) if draft is not None else None
+    if spec is None or message.text is None:
+        return None  # an edit of anything else is not an answer: logged, nothing changes
+    try:
+        value = parse_answer(spec, message.text, today=_today(context), answers=report_flow.model_answers(draft))
+    except ParseError as error:
+        await message.reply_text(context.t("report_flow.edit_rejected", reason=describe(error, context.lang)))
+        return None
+    report_flow.correct(draft, value)
+    await message.reply_text(context.t(
+        "report_flow.edit_applied", field=context.t(f"report.field.{spec.name}"),
+        value=format_answer(context, spec, report_flow.model_answers(draft).get(spec.name)),
+    ))
     return await ask(update, context, draft)
 
 
@@ -358,8 +336,8 @@ async def typed(update: Update, context: KopContext) -> object:
 async def skip_command(update: Update, context: KopContext) -> object:
     """/lewati inside the report: skip an optional question."""
     draft = await _own_draft(update, context)
-    if draft is None:
-        return ConversationHandler.END
+    if draft is None:  # still choosing the cooperative or the year
+        return await _not_started(update, context)
     if not report_flow.skip(draft):
         return await ask(update, context, draft, prefix=context.t("report.not_optional"))
     return await ask(update, context, draft)
@@ -379,6 +357,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
             "report",
             command=commands.REPORT,
             button=button,
+            on_edit=corrected,
             entry_points=[
                 # A report button works even after /batal or a lost state: the draft is in the
                 # database, so pressing it (re-)enters the conversation where the draft stands.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 
+from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
@@ -96,29 +97,29 @@ async def invite_pressed(update: Update, context: KopContext) -> None:
         await _send_invite(update, context, coop)
 
 
-async def coop_profile(context: KopContext, coop: Cooperative) -> str:
-    """The officer's view of a cooperative: registry fields, status, managers."""
+async def coop_profile(context: KopContext, coop: Cooperative) -> Markup:
+    """The officer's view of a cooperative (HTML): registry fields, status, managers."""
     kecamatan = await coop_browse.kecamatan_name(context.session, coop.kecamatan_id)
     managers = await registry.managers_of(context.session, coop.id)
     lines = [
-        f"<b>{html.escape(coop.name)}</b>",
-        context.t("profile.number", number=html.escape(coop.registration_number)),
-        context.t("profile.nik", nik=coop.nik or "–"),
-        context.t("profile.kind", form=coop.form, type=coop.type, sector=html.escape(coop.sector or "–")),
-        context.t("profile.place", kecamatan=html.escape(kecamatan), desa=html.escape(coop.desa or "–")),
-        context.t("profile.status", status=context.t(f"status.{coop.status.name.lower()}"),
-                  reason=html.escape(coop.status_reason or "–")),
-        context.t("profile.last_rat", year=coop.last_rat_year or "–"),
+        Markup("<b>{}</b>").format(coop.name),
+        context.html("profile.number", number=coop.registration_number),
+        context.html("profile.nik", nik=coop.nik or "–"),
+        context.html("profile.kind", form=coop.form, type=coop.type, sector=coop.sector or "–"),
+        context.html("profile.place", kecamatan=kecamatan, desa=coop.desa or "–"),
+        context.html("profile.status", status=context.t(f"status.{coop.status.name.lower()}"),
+                     reason=coop.status_reason or "–"),
+        context.html("profile.last_rat", year=coop.last_rat_year or "–"),
     ]
     if coop.synthetic:
-        lines.append(context.t("profile.synthetic"))
-    lines.append(context.t("profile.managers", count=len(managers)))
+        lines.append(context.html("profile.synthetic"))
+    lines.append(context.html("profile.managers", count=len(managers)))
     for person, position in managers:
-        name = html.escape(" ".join(filter(None, [person.first_name, person.last_name])))
-        lines.append(f"• {name} — {context.t(f'position.{position.value}')}")
+        name = " ".join(filter(None, [person.first_name, person.last_name]))
+        lines.append(Markup("• {} — {}").format(name, context.t(f"position.{position.value}")))
     lines += await report_lines(context, coop.id, every_revision=True)
-    lines.append(context.t("status_cmd.hint", number=html.escape(coop.registration_number)))
-    return "\n".join(lines)
+    lines.append(context.html("status_cmd.hint", number=coop.registration_number))
+    return Markup("\n").join(lines)
 
 
 _STATUS_WORDS = {s.value.replace(" ", "_"): s for s in CoopStatus} | {s.value: s for s in CoopStatus}
@@ -130,7 +131,7 @@ async def set_status(update: Update, context: KopContext) -> None:
     args = context.args or []
     status = _STATUS_WORDS.get(args[1].lower()) if len(args) >= 3 else None
     if status is None:
-        await update.effective_message.reply_text(context.t("status_cmd.usage"))
+        await update.effective_message.reply_text(context.html("status_cmd.usage"), parse_mode=ParseMode.HTML)
         return
     coop = await registry.get_by_registration_number(
         context.session, args[0], kecamatan_ids=context.identity.scope_list
@@ -153,7 +154,7 @@ async def find_coop(update: Update, context: KopContext) -> None:
     """/koperasi <query>: find a cooperative in the officer's scope and show its profile."""
     coop = await _find(update, context, "registry.usage", "kop")
     if coop is not None:
-        await send_long(context.bot, update.effective_chat.id, await coop_profile(context, coop),
+        await send_long(context.bot, update.effective_chat.id, str(await coop_profile(context, coop)),
                         parse_mode=ParseMode.HTML)
 
 
@@ -162,7 +163,7 @@ async def coop_pressed(update: Update, context: KopContext) -> None:
     """A cooperative picked from /koperasi's matches."""
     coop = await _pressed(update, context)
     if coop is not None:
-        await send_long(context.bot, update.effective_chat.id, await coop_profile(context, coop),
+        await send_long(context.bot, update.effective_chat.id, str(await coop_profile(context, coop)),
                         parse_mode=ParseMode.HTML)
 
 
@@ -179,7 +180,9 @@ async def officers(update: Update, context: KopContext) -> None:
         ids = await registry.kecamatan_ids_by_name(session, wanted) if wanted else {}
         unknown = [k for k, v in ids.items() if v is None]
         if unknown:
-            await update.effective_message.reply_text(context.t("officers.unknown_kecamatan", names=", ".join(unknown)))
+            await update.effective_message.reply_text(
+                context.t("officers.unknown_kecamatan", names=shorten(", ".join(unknown)))
+            )
             return
         telegram_id = int(args[1])
         await registry.add_officer(session, telegram_id=telegram_id, name=name.strip(),
@@ -187,7 +190,9 @@ async def officers(update: Update, context: KopContext) -> None:
         await audit(session, "role_changed", actor=actor, subject_type="officer", subject_id=telegram_id,
                     role="officer", kecamatan=wanted)
         await set_commands_for(context.bot, telegram_id, Role.OFFICER)
-        await update.effective_message.reply_text(context.t("officers.added", name=name.strip(), id=telegram_id))
+        await update.effective_message.reply_text(
+            context.t("officers.added", name=shorten(name.strip()), id=telegram_id)
+        )
         return
     if args and args[0].lower() in {"hapus", "remove"} and len(args) == 2 and args[1].lstrip("-").isdigit():
         telegram_id = int(args[1])
@@ -201,12 +206,13 @@ async def officers(update: Update, context: KopContext) -> None:
         )
         return
     listed = await registry.list_officers(session)
-    lines = [context.t("officers.header", count=len(listed))]
+    lines = [context.html("officers.header", count=len(listed))]
     for view in listed:
         scope = ", ".join(view.kecamatan) or context.t("officers.all_kecamatan")
-        lines.append(f"• {html.escape(view.name)} ({view.telegram_id}, {view.role}) — {html.escape(scope)}")
-    lines.append(context.t("officers.usage"))
-    await send_long(context.bot, update.effective_chat.id, "\n".join(lines), parse_mode=ParseMode.HTML)
+        lines.append(Markup("• {} ({}, {}) — {}").format(view.name, view.telegram_id, view.role, scope))
+    lines.append(context.html("officers.usage"))
+    await send_long(context.bot, update.effective_chat.id, str(Markup("\n").join(lines)),
+                    parse_mode=ParseMode.HTML)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -66,10 +66,17 @@ class InboundUpdate(Base):
     """Every update received, stored before any handler runs (SPEC 9)."""
 
     __tablename__ = "inbound_updates"
-    __table_args__ = (Index("ix_inbound_user_received", "user_id", "received_at"),)
+    __table_args__ = (
+        Index("ix_inbound_user_received", "user_id", "received_at"),
+        # Not update_id alone: Telegram may number updates from the start again (see
+        # storage/repositories/message_log.py and docs/ARCHITECTURE.md).
+        UniqueConstraint("update_id", "fingerprint"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    update_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    update_id: Mapped[int] = mapped_column(BigInteger)
+    # SHA-256 of the raw update's canonical JSON: a redelivery carries the same payload.
+    fingerprint: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(32))
@@ -360,6 +367,12 @@ class ReportDraft(Base):
     answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     # The question being asked; None once every question is answered (the summary).
     current_field: Mapped[str | None] = mapped_column(String(32))
+    # The bot's latest message with this draft's buttons: presses on older ones are stale.
+    prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The user's message that gave the latest typed answer, while nothing else happened since:
+    # an edit of that message corrects the answer.
+    answer_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    answer_field: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -92,8 +92,12 @@ async def test_get_me_and_tokens(sandbox: Sandbox, bot: telegram.Bot) -> None:
             pass
     async with httpx.AsyncClient() as http:
         page = await http.get(sandbox.url + "/")
+        script = await http.get(sandbox.url + "/static/chat.js")
+        missing = await http.get(sandbox.url + "/static/state.py")
         info = (await http.get(sandbox.control_url)).json()
-    assert page.status_code == 200 and "/_sandbox" in page.text
+    assert page.status_code == 200 and '<script src="/static/chat.js">' in page.text
+    assert script.status_code == 200 and '"/_sandbox"' in script.text
+    assert missing.status_code == 404  # only the page's own files are served
     assert info["base_url"] == sandbox.base_url and info["bot_username"] == "kopdesk_bot"
 
 
@@ -554,6 +558,22 @@ async def test_events_follow_edits_and_reset(bot: telegram.Bot, client: SandboxC
     await client.reset()
     assert await client.messages(USER) == [] and await client.calls() == []
     await raises(BadRequest, "chat not found", bot.send_message(USER, "x"))
+
+
+async def test_events_with_the_users_own_messages(bot: telegram.Bot, client: SandboxClient) -> None:
+    """incoming=1 interleaves what the user wrote ("received"); by default only the bot's side."""
+    await client.send_text(USER, "halo")
+    await bot.send_message(USER, "Selamat datang")
+    await client.send_text(USER, "/laporan")
+    both = await client.events(USER, incoming=True)
+    assert [(e["kind"], e["message"]["text"], e["message"]["outgoing"]) for e in both] == [
+        ("received", "halo", False), ("sent", "Selamat datang", True), ("received", "/laporan", False)]
+    assert [e["kind"] for e in await client.events(USER)] == ["sent"]
+    waiter = asyncio.create_task(client.wait_for_events(USER, after_seq=both[-1]["seq"]))
+    await client.send_text(USER, "lagi")
+    await bot.send_message(USER, "Ya?")
+    (reply,) = await waiter  # a user's message alone does not wake a bot-side waiter
+    assert reply["message"]["text"] == "Ya?"
 
 
 async def test_ptb_application_polling_with_rate_limiter(sandbox: Sandbox, client: SandboxClient) -> None:

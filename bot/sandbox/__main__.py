@@ -20,6 +20,10 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--bot-first-name", default="KopDesk")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--first-update-id", type=int, default=None,
+        help="number updates from here (e.g. above the highest update_id a bot already logged)",
+    )
+    parser.add_argument(
         "--chat", type=int, metavar="USER_ID", help="also open a terminal chat as this user"
     )
     return parser.parse_args()
@@ -33,6 +37,7 @@ async def _main(args: argparse.Namespace) -> None:
         bot_username=args.bot_username,
         bot_first_name=args.bot_first_name,
         seed=args.seed,
+        first_update_id=args.first_update_id,
     )
     await sandbox.start()
     try:

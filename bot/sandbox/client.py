@@ -199,13 +199,23 @@ class SandboxClient:
                 )
 
     async def events(
-        self, chat_id: int, *, after_seq: int = 0, wait: float = 0.0, min_count: int = 1
+        self,
+        chat_id: int,
+        *,
+        after_seq: int = 0,
+        wait: float = 0.0,
+        min_count: int = 1,
+        incoming: bool = False,
     ) -> list[dict[str, Any]]:
-        """The chat's sent/edited/deleted events after ``after_seq`` (long-polls with ``wait``)."""
+        """The chat's sent/edited/deleted events after ``after_seq`` (long-polls with ``wait``);
+        ``incoming`` adds the users' own messages as "received" events."""
+        params: dict[str, Any] = {"after_seq": after_seq, "wait": wait, "min_count": min_count}
+        if incoming:
+            params["incoming"] = 1
         result = await self._request(
             "GET",
             f"/chats/{chat_id}/events",
-            params={"after_seq": after_seq, "wait": wait, "min_count": min_count},
+            params=params,
             timeout=wait + _POLL_SLACK,
         )
         return result["events"]

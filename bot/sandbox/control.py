@@ -347,15 +347,24 @@ class ControlApi:
         return _ok({"messages": [m.record() for m in state.bot_messages(chat_id, after_id)]})
 
     async def chat_events(self, request: web.Request) -> web.Response:
-        """The chat's sent/edited/deleted events after ``after_seq``; long-polls with ``wait``."""
+        """The chat's sent/edited/deleted events after ``after_seq``; long-polls with ``wait``.
+
+        ``incoming=1`` adds the users' own messages ("received"): the browser chat replays them
+        to rebuild both sides of the conversation after a reload.
+        """
         chat_id = _int(request.match_info["chat_id"], "chat_id")
         after_seq = int(_num(request, "after_seq", 0))
         min_count = int(_num(request, "min_count", 1))
         wait = _num(request, "wait", 0.0)
+        incoming = request.query.get("incoming", "").lower() in ("1", "true", "yes")
         state = self.state
-        await self._wait(lambda: len(state.chat_events(chat_id, after_seq)) >= min_count, wait)
-        events = state.chat_events(chat_id, after_seq)
-        return _ok({"events": events, "last_seq": state.event_seq})
+
+        def found() -> list[dict[str, Any]]:
+            return state.chat_events(chat_id, after_seq, incoming=incoming)
+
+        # A reset numbers events from 0 again: answer at once, so that a follower starts over.
+        await self._wait(lambda: len(found()) >= min_count or state.event_seq < after_seq, wait)
+        return _ok({"events": found(), "last_seq": state.event_seq})
 
     async def callback_answer(self, request: web.Request) -> web.Response:
         """The answerCallbackQuery parameters once answered; long-polls with ``wait``."""

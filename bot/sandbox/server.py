@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 STATIC_DIR = Path(__file__).with_name("static")
+STATIC_FILES = frozenset({"chat.css", "chat.js", "chat-text.js"})
 MAX_UPLOAD = 60 * 1024 * 1024  # Telegram accepts 50 MB bot uploads; leave room for form overhead
 _STATUS_PHRASE = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 _dumps = partial(json.dumps, ensure_ascii=False)
@@ -52,6 +53,7 @@ class Sandbox:
         bot_username: str = "kopdesk_bot",
         bot_first_name: str = "KopDesk",
         seed: int = 0,
+        first_update_id: int | None = None,
     ) -> None:
         self.host = host
         self._requested_port = port
@@ -59,7 +61,7 @@ class Sandbox:
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
         self.seed = seed
-        self.state = State(seed, bot_username, bot_first_name)
+        self.state = State(seed, bot_username, bot_first_name, first_update_id)
         self.faults = FaultInjector(seed)
         self.api = BotApi(self.state)
         self.control = ControlApi(self)
@@ -109,6 +111,7 @@ class Sandbox:
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{file_path:.+}", self._handle_file)
         app.router.add_get("/", self._handle_index)
+        app.router.add_get("/static/{name}", self._handle_static)
         self.control.register(app.router)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
@@ -224,3 +227,10 @@ class Sandbox:
         if not page.exists():
             raise web.HTTPNotFound()
         return web.FileResponse(page)
+
+    async def _handle_static(self, request: web.Request) -> web.StreamResponse:
+        """The browser chat's scripts and style sheet: only files directly in static/."""
+        name = request.match_info["name"]
+        if name not in STATIC_FILES:
+            raise web.HTTPNotFound()
+        return web.FileResponse(STATIC_DIR / name)

@@ -210,12 +210,16 @@ def reply_snapshot(stored: StoredMessage) -> dict[str, Any]:
 class State:
     """All mutable data of one sandbox instance."""
 
-    def __init__(self, seed: int, bot_username: str, bot_first_name: str) -> None:
+    def __init__(
+        self, seed: int, bot_username: str, bot_first_name: str, first_update_id: int | None = None
+    ) -> None:
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
         self.rng = random.Random(seed)
-        # Telegram starts a bot's update_id sequence at an arbitrary number.
-        self.next_update_id = self.rng.randint(100_000_000, 900_000_000)
+        # Telegram starts a bot's update_id sequence at an arbitrary number. A sandbox started
+        # again for a bot that keeps its database continues where that bot's log ends.
+        start = self.rng.randint(100_000_000, 900_000_000)
+        self.next_update_id = first_update_id if first_update_id is not None else start
         self.notifier = Notifier()
         self.closing = False
         self.reset()
@@ -365,14 +369,12 @@ class State:
             parse_mode=parse_mode,
         )
         chat.messages[stored.message_id] = stored
-        if outgoing:
-            self.add_event(stored, "sent")
-        else:
-            self.notifier.notify()
+        self.add_event(stored, "sent" if outgoing else "received")
         return stored
 
     def add_event(self, stored: StoredMessage, kind: str) -> None:
-        """Append to the chat's event stream (what the bot did to its messages)."""
+        """Append to the chat's event stream: what the bot did to its messages (sent, edited,
+        deleted) and, as "received", what users wrote, so a chat view can rebuild both sides."""
         self.event_seq += 1
         self.events.setdefault(stored.chat_id, []).append(
             {"seq": self.event_seq, "chat_id": stored.chat_id, "kind": kind, "message": stored.record()}
@@ -390,12 +392,16 @@ class State:
             if m.outgoing and mid > after_id
         ]
 
-    def chat_events(self, chat_id: int, after_seq: int = 0) -> list[dict[str, Any]]:
-        """Events of one chat with seq > after_seq."""
+    def chat_events(
+        self, chat_id: int, after_seq: int = 0, *, incoming: bool = False
+    ) -> list[dict[str, Any]]:
+        """Events of one chat with seq > after_seq; users' own messages only with ``incoming``."""
         events = self.events.get(chat_id, [])
         if not events or events[-1]["seq"] <= after_seq:
             return []
-        return [e for e in events if e["seq"] > after_seq]
+        return [
+            e for e in events if e["seq"] > after_seq and (incoming or e["kind"] != "received")
+        ]
 
     # ---- updates -----------------------------------------------------------------------
 

@@ -3,6 +3,16 @@
 The draft in the database is the conversation's memory: which question is being asked
 (`current_field`, None at the summary) and every answer so far, saved after each step. So
 leaving, /batal or a restart loses nothing, and /laporan resumes at the same question.
+
+The draft also remembers two messages. `prompt_message_id` is the bot's latest message with the
+draft's buttons: a press on an older one is stale and changes nothing. `answer_message_id` (and
+`answer_field`) is the user's message that gave the latest typed answer, as long as nothing else
+happened since: an edit of that message corrects the answer (`correct`); every other step
+forgets it, so an edit of an older message never rewrites an answer given later.
+
+The question counter numbers the questions of the whole form ("3/17"): a question that does not
+apply (the RAT date when no RAT was held) is passed over, so the total never changes as the user
+answers.
 """
 
 from __future__ import annotations
@@ -60,14 +70,27 @@ def model_answers(draft: ReportDraft) -> dict[str, Any]:
 
 
 def step_of(draft: ReportDraft) -> Step:
-    """The current question of a draft and its position among those that apply."""
-    questions = applicable(model_answers(draft))
+    """The current question of a draft and its number in the whole form."""
+    total = len(FIELDS)
     if draft.current_field is None:
-        return Step(None, len(questions), len(questions))
+        return Step(None, total, total)
     spec = FIELD_BY_NAME[draft.current_field]
-    names = [q.name for q in questions]
-    index = names.index(spec.name) + 1 if spec.name in names else 1
-    return Step(spec, index, len(questions))
+    return Step(spec, FIELDS.index(spec) + 1, total)
+
+
+def prompted(draft: ReportDraft, message_id: int) -> None:
+    """The bot sent the draft's current question, summary or choice as this message."""
+    draft.prompt_message_id = message_id
+
+
+def is_current_prompt(draft: ReportDraft, message_id: int | None) -> bool:
+    """Whether a button pressed on this message belongs to the draft's latest prompt."""
+    return draft.prompt_message_id is None or draft.prompt_message_id == message_id
+
+
+def _forget_typed(draft: ReportDraft) -> None:
+    draft.answer_message_id = None
+    draft.answer_field = None
 
 
 def _store(draft: ReportDraft, name: str, value: Any) -> None:
@@ -84,17 +107,40 @@ def _move_after(draft: ReportDraft, name: str) -> None:
     draft.current_field = upcoming.name if upcoming else first_unanswered(answers).name
 
 
-def answer(draft: ReportDraft, value: Any) -> None:
-    """Record the answer to the current question and move on."""
+def answer(draft: ReportDraft, value: Any, *, message_id: int | None = None) -> None:
+    """Record the answer to the current question and move on.
+
+    `message_id`: the user's message that typed it (an edit of it may correct it later).
+    """
     name = draft.current_field
     assert name is not None
     _store(draft, name, value)
     _move_after(draft, name)
+    draft.answer_message_id = message_id
+    draft.answer_field = name if message_id is not None else None
+
+
+def correctable(draft: ReportDraft, message_id: int) -> FieldSpec | None:
+    """The question an edit of this message would correct: the latest typed answer only."""
+    if draft.answer_message_id is None or draft.answer_message_id != message_id:
+        return None
+    return FIELD_BY_NAME.get(draft.answer_field or "")
+
+
+def correct(draft: ReportDraft, value: Any) -> None:
+    """Replace the latest typed answer; the current question stays unless it no longer applies."""
+    name = draft.answer_field
+    assert name is not None
+    _store(draft, name, value)
+    current = FIELD_BY_NAME.get(draft.current_field or "")
+    if current is None or not current.applies(model_answers(draft)):
+        _move_after(draft, name)
 
 
 def keep(draft: ReportDraft) -> None:
     """Keep the saved answer of the current question and move on."""
     assert draft.current_field is not None
+    _forget_typed(draft)
     _move_after(draft, draft.current_field)
 
 
@@ -105,6 +151,7 @@ def toggle(draft: ReportDraft, option: str) -> bool:
         return False
     if option not in spec.choices._value2member_map_:
         return False
+    _forget_typed(draft)
     chosen = list((draft.answers or {}).get(spec.name) or [])
     chosen = [c for c in chosen if c != option] if option in chosen else [*chosen, option]
     order = [c.value for c in spec.choices]
@@ -116,6 +163,7 @@ def finish_multi(draft: ReportDraft) -> None:
     """✔️ on a multi-select question: what is ticked (maybe nothing) is the answer."""
     name = draft.current_field
     assert name is not None
+    _forget_typed(draft)
     _store(draft, name, (draft.answers or {}).get(name) or [])
     _move_after(draft, name)
 
@@ -131,6 +179,7 @@ def skip(draft: ReportDraft) -> bool:
 
 def back(draft: ReportDraft) -> bool:
     """◀️: one question back (from the summary: the last question); False at the first."""
+    _forget_typed(draft)
     answers = model_answers(draft)
     if draft.current_field is None:
         questions = applicable(answers)
@@ -147,6 +196,7 @@ def edit(draft: ReportDraft, name: str) -> bool:
     """'Ubah <field>' from the summary: ask that question again; False if it does not apply."""
     if name not in {q.name for q in applicable(model_answers(draft))}:
         return False
+    _forget_typed(draft)
     draft.current_field = name
     return True
 

@@ -2,8 +2,9 @@
 
 The path of one update (see docs/ARCHITECTURE.md):
 1. A unit of work (one session) is opened. The raw update is stored in `inbound_updates` and
-   committed before any handler runs. A known `update_id` that was handled already is a
-   redelivery and is skipped.
+   committed before any handler runs. An update already handled — same `update_id` *and* same
+   payload fingerprint — is a redelivery and is skipped; a reused `update_id` with another
+   payload is a new update (Telegram may restart its numbering).
 2. PTB runs the handlers in the session's next transaction.
 3. If a handler raises, `process_error` rolls the unit of work back *before* the error handlers
    run, so no partial write survives; the error handlers then see the exception.
@@ -61,14 +62,15 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
             )
             async with db.unit_of_work(update.update_id, key) as uow:
                 # Durable before any handler runs; the handlers' transaction starts after this.
-                status = await _log_inbound(uow, update.update_id, summary, raw)
+                digest = log_repo.fingerprint(raw)
+                status = await _log_inbound(uow, update.update_id, summary, raw, digest)
                 if status is InboundStatus.DONE:
                     _LOG.info("update %s was handled before; redelivery skipped", update.update_id)
                     return
                 await super().process_update(update)
                 await self.update_persistence()  # queues the states into this transaction
                 uow.before_commit.append(
-                    lambda session: log_repo.mark_handled(session, update.update_id)
+                    lambda session: log_repo.mark_handled(session, update.update_id, digest)
                 )
         except Exception as exc:  # the database itself failed (log, begin or commit)
             await self.process_error(update=update, error=exc)
@@ -105,7 +107,9 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
         return len(pending)
 
 
-async def _log_inbound(uow: Any, update_id: int, summary: Any, raw: dict[str, Any]) -> InboundStatus:
+async def _log_inbound(
+    uow: Any, update_id: int, summary: Any, raw: dict[str, Any], digest: str
+) -> InboundStatus:
     """Store the update and commit, waiting as long as it takes for SQLite's write lock.
 
     Another update's transaction may hold the lock while its handler waits on Telegram (a 429's
@@ -119,7 +123,7 @@ async def _log_inbound(uow: Any, update_id: int, summary: Any, raw: dict[str, An
         try:
             status = await log_repo.record_inbound(
                 uow.session, update_id=update_id, user_id=summary.user_id, chat_id=summary.chat_id,
-                kind=summary.kind, text=summary.text, raw=raw,
+                kind=summary.kind, text=summary.text, raw=raw, digest=digest,
             )
             await uow.session.commit()
             return status

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import CallbackContext, ExtBot
 
-from bot.i18n import t
+from bot.i18n import html, t
 from bot.services.roles import GUEST, Identity, Role
 from storage.db import current_uow
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class KopContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    """Adds `runtime`, `session`, `person`, `identity`/`role`, `lang` and `t()` for handlers."""
+    """Adds `runtime`, `session`, `person`, `identity`/`role`, `lang`, `t()` and `html()`."""
 
     def __init__(self, application: Any, chat_id: int | None = None, user_id: int | None = None):
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
@@ -47,3 +48,7 @@ class KopContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def t(self, key: str, /, **values: Any) -> str:
         """The catalogue text for `key` in this user's language."""
         return t(self.lang, key, **values)
+
+    def html(self, key: str, /, **values: Any) -> Markup:
+        """The catalogue text for `key` as Telegram HTML, its values escaped (see bot.i18n)."""
+        return html(self.lang, key, **values)

@@ -1,10 +1,15 @@
 """The request layer: every Bot API call passes here, so the outbound log cannot be bypassed.
 
-`LoggedRequest` wraps another `BaseRequest` (HTTPX for real use, an offline one in tests). For
+`LoggedRequest` wraps another `BaseRequest` (aiohttp for real use, an offline one in tests). For
 content methods it retries transient failures (5xx, timeouts, dropped connections) with
 exponential backoff and records each call's outcome in the outbound log. A 429 is not retried
 here: the rate limiter one layer up (`bot.tg.ratelimit`, the process's send budget) pauses
 every lane for its retry_after and tries again.
+
+Two refusals are logged and then answered as success, for every caller at once: an expired
+callback query (answering it only stops a spinner), and "message is not modified" from an edit
+(a double tap on a slow connection asks for the edit the first tap already made; Telegram
+refuses an edit that changes nothing, but the message already says what it should).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from bot.message_log import OutboundLog, is_content_method
 
 _LOG = logging.getLogger(__name__)
 _STALE_QUERY = "query is too old"
+_NOT_MODIFIED = "message is not modified"
 _TRUE = b'{"ok":true,"result":true}'
 
 
@@ -90,6 +96,9 @@ class LoggedRequest(BaseRequest):
                 # replayed after a restart, a slow network) must not abort the work the press
                 # asked for, so this refusal is logged above and then treated as done.
                 _LOG.info("callback query expired before it was answered; carrying on")
+                return 200, _TRUE
+            if code == 400 and api_method.startswith("editMessage") and _NOT_MODIFIED in (error or "").lower():
+                _LOG.info("%s changed nothing (the message already says it); carrying on", api_method)
                 return 200, _TRUE
             return code, payload
 

@@ -1,12 +1,21 @@
-"""The message log: inbound updates and outbound Bot API calls (SPEC 9)."""
+"""The message log: inbound updates and outbound Bot API calls (SPEC 9).
+
+An inbound update is known by its `update_id` *and* the fingerprint of its payload. Telegram
+redelivers an update unchanged (same id, same JSON) until the bot confirms it, so a redelivery
+matches both; but Telegram may also start numbering again (after a week without updates), and
+the sandbox does at every start, so a new update can reuse an old `update_id` with a different
+payload (another message id, date, text). Deduplicating on the id alone would swallow it.
+"""
 
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboundUpdate, OutboundCall
@@ -22,6 +31,12 @@ class InboundStatus(enum.Enum):
     DONE = "done"  # handled (or throttled) already: a redelivery, skip it
 
 
+def fingerprint(raw: dict[str, Any]) -> str:
+    """SHA-256 of the update's canonical JSON (keys sorted): equal for a redelivered update."""
+    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 async def record_inbound(
     session: AsyncSession,
     *,
@@ -31,12 +46,15 @@ async def record_inbound(
     kind: str,
     text: str | None,
     raw: dict[str, Any],
+    digest: str | None = None,
 ) -> InboundStatus:
-    """Store an inbound update unless its update_id is known; say what to do with it."""
+    """Store an inbound update unless it is known (same id and payload); say what to do with it."""
+    digest = digest or fingerprint(raw)
     stmt = (
         insert_for(session, InboundUpdate)
         .values(
             update_id=update_id,
+            fingerprint=digest,
             user_id=user_id,
             chat_id=chat_id,
             kind=kind,
@@ -45,7 +63,7 @@ async def record_inbound(
             received_at=utcnow(),
             throttled=False,
         )
-        .on_conflict_do_nothing(index_elements=["update_id"])
+        .on_conflict_do_nothing(index_elements=["update_id", "fingerprint"])
     )
     result = await session.execute(stmt)
     if result.rowcount == 1:
@@ -53,25 +71,42 @@ async def record_inbound(
     row = (
         await session.execute(
             select(InboundUpdate.handled_at, InboundUpdate.throttled).where(
-                InboundUpdate.update_id == update_id
+                InboundUpdate.update_id == update_id, InboundUpdate.fingerprint == digest
             )
         )
     ).one()
     return InboundStatus.DONE if row.handled_at or row.throttled else InboundStatus.UNFINISHED
 
 
-async def mark_handled(session: AsyncSession, update_id: int) -> None:
+async def mark_handled(session: AsyncSession, update_id: int, digest: str) -> None:
     """Record that the update's handling committed."""
     await session.execute(
-        update(InboundUpdate).where(InboundUpdate.update_id == update_id).values(handled_at=utcnow())
+        update(InboundUpdate)
+        .where(InboundUpdate.update_id == update_id, InboundUpdate.fingerprint == digest)
+        .values(handled_at=utcnow())
     )
 
 
 async def mark_throttled(session: AsyncSession, update_id: int) -> None:
-    """Record that the update was over the sender's flood limit and not handled."""
+    """Record that the update being handled was over the sender's flood limit.
+
+    Older rows with a reused `update_id` were settled (handled or throttled) long ago; only the
+    unsettled row is the update at hand.
+    """
     await session.execute(
-        update(InboundUpdate).where(InboundUpdate.update_id == update_id).values(throttled=True)
+        update(InboundUpdate)
+        .where(
+            InboundUpdate.update_id == update_id,
+            InboundUpdate.handled_at.is_(None),
+            InboundUpdate.throttled.is_(False),
+        )
+        .values(throttled=True)
     )
+
+
+async def highest_update_id(session: AsyncSession) -> int | None:
+    """The highest update_id in the log (where a sandbox should continue numbering)."""
+    return (await session.execute(select(func.max(InboundUpdate.update_id)))).scalar_one_or_none()
 
 
 async def unfinished_since(session: AsyncSession, since: datetime) -> list[dict[str, Any]]:
@@ -83,7 +118,7 @@ async def unfinished_since(session: AsyncSession, since: datetime) -> list[dict[
             InboundUpdate.handled_at.is_(None),
             InboundUpdate.throttled.is_(False),
         )
-        .order_by(InboundUpdate.update_id)
+        .order_by(InboundUpdate.id)
     )
     return list((await session.execute(stmt)).scalars())
 

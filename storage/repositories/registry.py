@@ -250,6 +250,8 @@ async def search_cooperatives(
     hits = (await session.execute(_scoped(select(Cooperative).where(exact), kecamatan_ids))).scalars().all()
     if hits:
         return [CoopMatch(c, 100.0) for c in hits[:limit]]
+    if not utils.default_process(query).split():
+        return []  # only punctuation or symbols ("{{"): no name to compare with
     # Cheap first try: names containing a distinctive word of the query.
     words = [w for w in utils.default_process(query).split() if len(w) >= 3 and w not in _GENERIC]
     best: list[tuple[float, int]] = []
@@ -297,7 +299,7 @@ def _name_scorer(query: str) -> Any:
 
     def score(_query: str, name: str, **_: Any) -> float:
         name_words = name.split()
-        if not name_words:
+        if not name_words or not words:
             return 0.0
         word_score = sum(max(fuzz.ratio(w, n) for n in name_words) for w in words) / len(words)
         return 0.9 * word_score + 0.1 * fuzz.ratio(processed, name)

@@ -10,9 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.i18n import t
 from bot.sandbox import SandboxClient
+from storage.db import Database
+from storage.models import InboundUpdate
 from tests.e2e.conftest import TOKEN, BotProcess
 
 pytestmark = pytest.mark.e2e
@@ -97,3 +100,32 @@ async def test_demo_as_admin_finds_a_demo_cooperative(tmp_path: Path) -> None:
     )
     assert code == 0, out
     assert re.search(r"Ada \d+ koperasi yang cocok", out) and "Sumber Rejeki" in out
+
+
+async def test_demo_restarted_on_the_same_database_answers_at_once(tmp_path: Path) -> None:
+    """A second `kopdesk demo` on the same database answers its first messages (none swallowed)
+    and numbers its updates above those the first session logged."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "DATABASE_"))}
+    database = tmp_path / "demo.db"
+    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{database}"
+    sessions = []
+    for _ in range(2):
+        code, out = await run_cli(
+            "demo", "--port", str(free_port()), env=env, cwd=tmp_path, stdin="/start\n/bantuan\n/keluar\n".encode(),
+        )
+        assert code == 0, out
+        sessions.append(out)
+        db = Database(env["DATABASE_URL"])
+        try:
+            async with db.session() as session:
+                rows = (await session.execute(
+                    select(InboundUpdate.update_id, InboundUpdate.handled_at).order_by(InboundUpdate.id)
+                )).all()
+        finally:
+            await db.dispose()
+    first, second = rows[:2], rows[2:]
+    assert len(second) == 2 and all(handled for _, handled in rows)
+    assert min(u for u, _ in second) > max(u for u, _ in first)
+    for out in sessions:
+        assert "Selamat datang" in out, out
+        assert t("id", "help.header") in out, out

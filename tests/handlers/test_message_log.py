@@ -78,6 +78,22 @@ async def test_same_update_twice_is_answered_once(runtime: Runtime) -> None:
     assert len(await fetch(runtime.db, OutboundCall)) == 1
 
 
+async def test_reused_update_id_is_a_new_update(runtime: Runtime) -> None:
+    """Telegram may restart its numbering: a known update_id with another payload is answered."""
+    async with running_bot(runtime) as bot:
+        first = message_update(bot.app.bot, USER, "/start")
+        await bot.feed(first)
+        reused = message_update(bot.app.bot, USER, "/bantuan", update_id=first.update_id)
+        await bot.feed(reused)
+        texts = bot.request.texts(USER)
+    assert texts[0] == _welcome(runtime)
+    assert len(texts) == 2 and texts[1].startswith(t("id", "help.header"))
+    rows = await fetch(runtime.db, InboundUpdate, order_by=InboundUpdate.id)
+    assert [(r.update_id, r.text, r.handled_at is not None) for r in rows] == [
+        (first.update_id, "/start", True), (first.update_id, "/bantuan", True)
+    ]
+
+
 async def _failing(update: Update, context) -> None:  # type: ignore[no-untyped-def]
     """Test-only handler: writes through the update's session, then fails."""
     await audit(context.session, "written_by_failing_handler", actor=update.effective_user.id)

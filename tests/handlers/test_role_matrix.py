@@ -46,7 +46,7 @@ COMMANDS = {
 # Callback patterns: who may press, with sample data ({home}: a cooperative in the scoped
 # officer's kecamatan and the manager's own; {away}: elsewhere).
 CALLBACKS = {
-    r"^lang:": ("lang:en", EVERYONE),
+    r"^lang:[a-z]{2}$": ("lang:en", EVERYONE),
     r"^apr:(ok|no):\d{1,9}$": ("apr:no:999999", STAFF),
     r"^inv:\d{1,9}$": ("inv:{home}", STAFF),
     r"^kop:\d{1,9}$": ("kop:{home}", STAFF),

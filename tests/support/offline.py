@@ -2,6 +2,8 @@
 
 Handler tests run python-telegram-bot for real (`Application.process_update`) with this request
 class underneath, so no test can reach the network: any call it does not implement raises.
+A text Telegram would refuse (bad HTML, too long, empty) is refused here too, with Telegram's
+description (`tests.support.telegram_text`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.request import BaseRequest, RequestData
+
+from tests.support.telegram_text import refusal
 
 BOT_USER = {
     "id": 123456,
@@ -77,6 +81,8 @@ class OfflineRequest(BaseRequest):
         if api in self.fail_with:
             code, description = self.fail_with[api]
             return code, json.dumps({"ok": False, "error_code": code, "description": description}).encode()
+        if (refused := refusal(api, params)) is not None:
+            return 400, json.dumps({"ok": False, "error_code": 400, "description": refused}).encode()
         result = self._answer(api, params)
         return 200, json.dumps({"ok": True, "result": result}).encode()
 

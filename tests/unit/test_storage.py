@@ -77,7 +77,11 @@ async def test_queued_writes_survive_a_failed_unit_of_work(runtime: Runtime) -> 
     assert await _audit_actions(db) == ["queued"]
 
 
-async def _record(db: Database, update_id: int, user_id: int = 5) -> InboundStatus:
+def _raw(update_id: int, text: str = "halo") -> dict:
+    return {"update_id": update_id, "message": {"text": text}}
+
+
+async def _record(db: Database, update_id: int, user_id: int = 5, text: str = "halo") -> InboundStatus:
     async with db.session() as session:
         return await message_log.record_inbound(
             session,
@@ -85,8 +89,8 @@ async def _record(db: Database, update_id: int, user_id: int = 5) -> InboundStat
             user_id=user_id,
             chat_id=user_id,
             kind="text",
-            text="halo",
-            raw={"update_id": update_id, "message": {"text": "halo"}},
+            text=text,
+            raw=_raw(update_id, text),
         )
 
 
@@ -96,7 +100,7 @@ async def test_record_inbound_statuses(runtime: Runtime) -> None:
     assert await _record(db, 100) is InboundStatus.NEW
     assert await _record(db, 100) is InboundStatus.UNFINISHED
     async with db.session() as session:
-        await message_log.mark_handled(session, 100)
+        await message_log.mark_handled(session, 100, message_log.fingerprint(_raw(100)))
     assert await _record(db, 100) is InboundStatus.DONE
     # A throttled update counts as done too; other ids are unaffected.
     assert await _record(db, 101) is InboundStatus.NEW
@@ -108,6 +112,25 @@ async def test_record_inbound_statuses(runtime: Runtime) -> None:
     assert rows[0].handled_at is not None and rows[1].handled_at is None
 
 
+async def test_reused_update_id_with_another_payload_is_new(runtime: Runtime) -> None:
+    """Telegram may number updates from the start again: same id, other payload → a new update."""
+    db = runtime.db
+    assert await _record(db, 100, text="halo") is InboundStatus.NEW
+    async with db.session() as session:
+        await message_log.mark_handled(session, 100, message_log.fingerprint(_raw(100, "halo")))
+    assert await _record(db, 100, text="/start") is InboundStatus.NEW
+    assert await _record(db, 100, text="halo") is InboundStatus.DONE
+    # The flood limit marks only the unsettled row of that id.
+    async with db.session() as session:
+        await message_log.mark_throttled(session, 100)
+    rows = await fetch(db, InboundUpdate, order_by=InboundUpdate.id)
+    assert [(r.text, r.handled_at is not None, r.throttled) for r in rows] == [
+        ("halo", True, False), ("/start", False, True)
+    ]
+    async with db.session() as session:
+        assert await message_log.highest_update_id(session) == 100
+
+
 async def test_timestamps_are_aware_utc(runtime: Runtime) -> None:
     """Timestamps come back timezone-aware in UTC, the same instant that was stored."""
     db = runtime.db
@@ -117,7 +140,7 @@ async def test_timestamps_are_aware_utc(runtime: Runtime) -> None:
         session.add(AuditEntry(action="default", details={}))
     await _record(db, 200)
     async with db.session() as session:
-        await message_log.mark_handled(session, 200)
+        await message_log.mark_handled(session, 200, message_log.fingerprint(_raw(200)))
 
     entries = {e.action: e for e in await fetch(db, AuditEntry)}
     stored = entries["at_wita"].at
