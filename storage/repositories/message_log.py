@@ -12,10 +12,11 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboundUpdate, OutboundCall
@@ -76,6 +77,67 @@ async def record_inbound(
         )
     ).one()
     return InboundStatus.DONE if row.handled_at or row.throttled else InboundStatus.UNFINISHED
+
+
+@dataclass(frozen=True)
+class InboundRow:
+    """One update to store in the inbound log."""
+
+    update_id: int
+    digest: str
+    user_id: int | None
+    chat_id: int | None
+    kind: str
+    text: str | None
+    raw: dict[str, Any]
+
+
+async def record_inbound_many(
+    session: AsyncSession, rows: list[InboundRow]
+) -> list[tuple[InboundStatus, int]]:
+    """Store a batch of updates in two statements; what to do with each (as `record_inbound`)
+    and its row id in the log."""
+    if not rows:
+        return []
+    now = utcnow()
+    table = InboundUpdate.__table__
+    stmt = (
+        insert_for(session, InboundUpdate)
+        .values([
+            {"update_id": r.update_id, "fingerprint": r.digest, "user_id": r.user_id,
+             "chat_id": r.chat_id, "kind": r.kind, "text": r.text, "raw": r.raw,
+             "received_at": now, "throttled": False}
+            for r in rows
+        ])
+        .on_conflict_do_nothing(index_elements=["update_id", "fingerprint"])
+        .returning(table.c.update_id, table.c.fingerprint, table.c.id)
+    )
+    new = {(u, f): i for u, f, i in (await session.execute(stmt)).all()}
+    known = [r for r in rows if (r.update_id, r.digest) not in new]
+    existing: dict[tuple[int, str], tuple[int, bool]] = {}
+    if known:
+        found = await session.execute(
+            select(table.c.update_id, table.c.fingerprint, table.c.id,
+                   or_(table.c.handled_at.is_not(None), table.c.throttled.is_(True))).where(
+                tuple_(table.c.update_id, table.c.fingerprint).in_(
+                    [(r.update_id, r.digest) for r in known]),
+            )
+        )
+        existing = {(u, f): (i, bool(settled)) for u, f, i, settled in found.all()}
+    out: list[tuple[InboundStatus, int]] = []
+    seen: set[tuple[int, str]] = set()
+    for r in rows:
+        key = (r.update_id, r.digest)
+        if key in new:
+            status, row_id = InboundStatus.NEW, new[key]
+        else:
+            row_id, settled = existing[key]
+            status = InboundStatus.DONE if settled else InboundStatus.UNFINISHED
+        if key in seen:  # delivered twice in one batch: the first one is handled
+            status = InboundStatus.DONE
+        seen.add(key)
+        out.append((status, row_id))
+    return out
 
 
 async def mark_handled(session: AsyncSession, update_id: int, digest: str) -> None:
