@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(PY) bench/report_flow.py
 	$(PY) bench/broadcast.py
 	$(PY) bench/mixed_load.py
+	$(PY) bench/reminders.py
+	$(PY) bench/exports.py --scaling
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check --select F,E9,B bot handlers storage tests bench

@@ -193,7 +193,7 @@ async def _demo_invite(runtime: Any) -> str:
     from storage.models import Cooperative
     from storage.types import utcnow
 
-    await seed_demo(runtime.db)
+    await seed_demo(runtime.db, tz=runtime.settings.tz)
     async with runtime.db.session() as session:
         coop = (await session.execute(select(Cooperative).order_by(Cooperative.id).limit(1))).scalar_one()
         invite = await create_invite(session, cooperative=coop, officer_telegram_id=0, now=utcnow())
@@ -301,6 +301,17 @@ _register_registry(main)
 from bot.cli_delivery import register as _register_delivery  # noqa: E402
 
 _register_delivery(main)
+
+from bot.cli_invites import register as _register_invites  # noqa: E402
+
+_register_invites(main)
+
+from bot.cli_catalogue import register as _register_catalogue  # noqa: E402
+
+_register_catalogue(main)
+from bot.cli_exports import register as _register_exports  # noqa: E402
+
+_register_exports(main)
 
 if __name__ == "__main__":
     main()

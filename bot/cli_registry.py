@@ -182,11 +182,12 @@ def seed_demo() -> None:
     from bot.seed import seed_demo as seed
 
     settings = _prepare()
-    result = _run(settings, seed)
+    result = _run(settings, lambda db: seed(db, tz=settings.tz))
     c = result.counts
     click.echo(
         f"{result.kecamatan} kecamatan; synthetic registry: {c.inserted} inserted, "
-        f"{c.updated} updated, {c.unchanged} unchanged"
+        f"{c.updated} updated, {c.unchanged} unchanged; sample catalogue: "
+        f"{result.programmes} programmes, {result.faq} FAQ entries loaded"
     )
 
 

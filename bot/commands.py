@@ -44,10 +44,20 @@ COOPERATIVE = CommandSpec("koperasi", "coop", STAFF)
 STATUS = CommandSpec("status", "setstatus", STAFF)
 OFFICERS = CommandSpec("petugas", "officers", ADMINS)
 BROADCAST = CommandSpec("siaran", "broadcast", STAFF)
+PROGRAMS = CommandSpec("program", "programs", ALL_ROLES)
+ASK = CommandSpec("tanya", "ask", MANAGERS)
+MY_TICKETS = CommandSpec("tiket_saya", "mytickets", MANAGERS)
+TICKETS = CommandSpec("tiket", "tickets", STAFF)
+MEETINGS = CommandSpec("rapat", "meetings", MANAGERS | STAFF)
+NEW_MEETING = CommandSpec("rapat_baru", "newmeeting", STAFF)
+STATISTICS = CommandSpec("statistik", "stats", STAFF)
+EXPORT = CommandSpec("ekspor", "export", STAFF)
 
 # In the order Telegram's command menu lists them.
 COMMANDS: list[CommandSpec] = [
-    START, REGISTER, REPORT, PROFILE, INVITE, COOPERATIVE, STATUS, OFFICERS, BROADCAST, HELP, LANGUAGE, CANCEL,
+    START, REGISTER, REPORT, PROGRAMS, ASK, MY_TICKETS, MEETINGS, PROFILE, INVITE, TICKETS,
+    COOPERATIVE, STATUS, OFFICERS, BROADCAST, NEW_MEETING, STATISTICS, EXPORT, HELP, LANGUAGE,
+    CANCEL,
 ]
 
 

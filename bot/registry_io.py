@@ -20,6 +20,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from bot.safe_cells import SafeCsvWriter, SafeXlsxSheet, csv_text
 from bot.services.registry import (
     HEADER,
     MAX_LENGTH,
@@ -120,7 +121,8 @@ def _open_csv(path: Path) -> Iterator[_Sheet]:
                     raise ImportFileError(line, "not UTF-8 text from here on; save the file as CSV UTF-8") from None
                 except csv.Error as exc:
                     raise ImportFileError(line, f"broken CSV: {exc}") from None
-                yield line, cells
+                # Undo the export's formula guard (bot.safe_cells): "'+62 …" → "+62 …".
+                yield line, [csv_text(c) for c in cells]
 
         yield _Sheet(header, rows(), max(_count_lines(path) - 1, 0))
 
@@ -351,10 +353,16 @@ def _record_cells(row: Any) -> list[Any]:
     return [cells[h] for h in HEADER]
 
 
+async def registry_cells(session: Any, kecamatan_ids: Any = None) -> AsyncIterator[list[Any]]:
+    """Every cooperative (in these kecamatan, if given) as the cells of an export row."""
+    async for row in repo.iter_cooperatives(session, page=BATCH_SIZE, kecamatan_ids=kecamatan_ids):
+        yield _record_cells(row)
+
+
 async def _rows(db: Database) -> AsyncIterator[list[Any]]:
     async with db.session() as session:
-        async for row in repo.iter_cooperatives(session, page=BATCH_SIZE):
-            yield _record_cells(row)
+        async for cells in registry_cells(session):
+            yield cells
 
 
 async def export_cooperatives(db: Database, path: str | Path) -> int:
@@ -365,17 +373,17 @@ async def export_cooperatives(db: Database, path: str | Path) -> int:
     if suffix == ".csv":
         # With a BOM so that Excel recognises UTF-8; the importer accepts both.
         with path.open("w", newline="", encoding="utf-8-sig") as f:
-            writer = csv.writer(f)
+            writer = SafeCsvWriter(f)
             writer.writerow(HEADER)
             async for cells in _rows(db):
-                writer.writerow(["" if v is None else (v.isoformat() if hasattr(v, "isoformat") else v) for v in cells])
+                writer.writerow(cells)
                 count += 1
         return count
     if suffix == ".xlsx":
         import openpyxl
 
         workbook = openpyxl.Workbook(write_only=True)  # streams rows to a temporary file
-        sheet = workbook.create_sheet("koperasi")
+        sheet = SafeXlsxSheet(workbook.create_sheet("koperasi"))
         sheet.append(list(HEADER))
         async for cells in _rows(db):
             sheet.append(cells)

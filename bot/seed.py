@@ -12,7 +12,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from storage.db import Database
 from storage.models import CoopForm, CoopStatus, CoopType
@@ -177,10 +179,36 @@ class SeedResult:
 
     kecamatan: int
     counts: repo.UpsertCounts
+    # Sample catalogue entries loaded (0 when the office's own catalogue was already there).
+    programmes: int = 0
+    faq: int = 0
 
 
-async def seed_demo(db: Database, *, reference_year: int | None = None) -> SeedResult:
-    """Load the 24 kecamatan and the synthetic registry; running it again changes nothing."""
+SAMPLE_CATALOGUE = Path(__file__).parent / "data"
+WITA = ZoneInfo("Asia/Makassar")  # the demo region's timezone
+
+
+async def seed_catalogue(session: Any, tz: ZoneInfo) -> tuple[int, int]:
+    """Load the sample programmes and FAQ, each only into an empty catalogue (never overwrite)."""
+    from bot.services.catalogue import MODEL, import_catalogue
+    from storage.repositories import catalogue as catalogue_repo
+
+    loaded: list[int] = []
+    for kind, name in (("programs", "programmes.yaml"), ("faq", "faq.yaml")):
+        if await catalogue_repo.all_entries(session, MODEL[kind]):
+            loaded.append(0)
+            continue
+        result = await import_catalogue(session, SAMPLE_CATALOGUE / name, kind, tz)  # type: ignore[arg-type]
+        if result.problems:  # the shipped sample is tested; this is a packaging fault
+            raise ValueError("; ".join(map(str, result.problems)))
+        loaded.append(result.inserted)
+    return loaded[0], loaded[1]
+
+
+async def seed_demo(
+    db: Database, *, reference_year: int | None = None, tz: ZoneInfo = WITA
+) -> SeedResult:
+    """Load the 24 kecamatan, the synthetic registry and the sample catalogue; idempotent."""
     year = reference_year if reference_year is not None else utcnow().year - 1
     rows = demo_registry(year)
     async with db.session() as session:
@@ -188,4 +216,5 @@ async def seed_demo(db: Database, *, reference_year: int | None = None) -> SeedR
         for row in rows:
             row["kecamatan_id"] = ids[row.pop("kecamatan")]
         counts = await repo.upsert_cooperatives(session, rows)
-    return SeedResult(kecamatan=len(ids), counts=counts)
+        programmes, faq = await seed_catalogue(session, tz)
+    return SeedResult(kecamatan=len(ids), counts=counts, programmes=programmes, faq=faq)

@@ -55,10 +55,23 @@ class Settings(BaseSettings):
         default_factory=lambda: [timedelta(days=7), timedelta(days=1), timedelta(hours=2)]
     )
     report_deadline: str = "03-31"
+    # Meetings, the report campaign, the digest (SPEC 6): how often the scheduler looks at the
+    # database for due reminders; when the campaign starts; when officers get the digest.
+    reminder_tick_seconds: float = Field(30, ge=0.2, le=3600)
+    campaign_start: str = "01-15"
+    campaign_skip_inactive: bool = False
+    campaign_enabled: bool = True
+    digest_time: str = "08:00"  # or "off"
     report_legal_deadline: str = "06-30"
     inactive_after_years: int = Field(2, ge=1, le=10)
     log_retention_days: int = Field(365, ge=1)
+    # Largest file /ekspor sends (Telegram's bots may send documents up to 50 MB).
+    export_max_bytes: int = Field(50_000_000, ge=1024, le=2_000_000_000)
     flood_limit_per_minute: int = Field(20, ge=1)
+    # Tickets (SPEC 5): raised again to officers when unanswered this long; checked every tick.
+    ticket_escalate_after_hours: float = Field(24, gt=0)
+    ticket_escalation_tick_seconds: float = Field(300, ge=0.5, le=86400)
+    ticket_reopen_days: int = Field(7, ge=0, le=365)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0"
@@ -118,7 +131,17 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {value!r} (e.g. Asia/Makassar)") from None
         return value
 
-    @field_validator("report_deadline", "report_legal_deadline")
+    @field_validator("digest_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if value.strip().lower() == "off":
+            return "off"
+        match = re.fullmatch(r"(\d{1,2})[:.](\d{2})", value.strip())
+        if not match or not (int(match.group(1)) <= 23 and int(match.group(2)) <= 59):
+            raise ValueError("must be HH:MM, e.g. 08:00, or off")
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+    @field_validator("report_deadline", "report_legal_deadline", "campaign_start")
     @classmethod
     def _month_day(cls, value: str) -> str:
         match = re.fullmatch(r"(\d{2})-(\d{2})", value.strip())

@@ -25,19 +25,29 @@ from handlers import (
     menu,
     pre,
     profile,
+    programmes,
+    questions,
     registration,
     report,
     staff,
+    tickets,
 )
 from handlers.buttons import match_whole
+from handlers import meetings, meetings_list
+from handlers import exports, statistics
 
 
 def register_all(app: Application) -> None:  # type: ignore[type-arg]
     """Install every handler of KopDesk on `app`, in the order explained above."""
     inbound_policy.register(app)
     pre.register(app)
+    # meetings: the /rapat_baru conversation (with the edit steps) must see its /lewati before
+    # the report's "/lewati outside a report" answer; then /rapat and the RSVP buttons.
+    for feature in (meetings, meetings_list):
+        feature.register(app)
     # registration first: its /start <code> must win over the plain /start of basics.
-    for feature in (registration, report, broadcast, basics, staff, profile):
+    for feature in (registration, report, broadcast, basics, staff, profile, programmes, questions,
+                    tickets, statistics, exports):
         feature.register(app)
     menu.register_buttons(app)
     fallback.register(app)

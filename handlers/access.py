@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from telegram import Update
+from telegram import MaybeInaccessibleMessage, Update
 from telegram.ext import ConversationHandler
 
 from bot.services.audit import audit
@@ -43,8 +43,11 @@ def refusal_key(allowed: frozenset[Role]) -> str:
     return "access.guest_only"
 
 
-def serves(*roles: Role | frozenset[Role]) -> Callable[[Callback], Callback]:
-    """Declare (and enforce) the roles a handler callback serves."""
+def serves(*roles: Role | frozenset[Role], old_messages: bool = False) -> Callable[[Callback], Callback]:
+    """Declare (and enforce) the roles a handler callback serves.
+
+    `old_messages`: the callback copes with a button under an inaccessible message.
+    """
     allowed: frozenset[Role] = frozenset(
         r for item in roles for r in (item if isinstance(item, frozenset) else {item})
     )
@@ -57,15 +60,28 @@ def serves(*roles: Role | frozenset[Role]) -> Callable[[Callback], Callback]:
             if not speaks_here(update, context, allowed):
                 await point_to_private(update, context)
                 return ConversationHandler.END
-            if context.role in allowed:
-                return await callback(update, context)
-            await refuse(update, context, allowed, callback.__name__)
-            return ConversationHandler.END
+            if context.role not in allowed:
+                await refuse(update, context, allowed, callback.__name__)
+                return ConversationHandler.END
+            query = update.callback_query
+            if query is not None and not _usable(query.message, old_messages):
+                _LOG.info("button %r under an unusable message (update %s)", query.data, update.update_id)
+                await query.answer(context.t("access.stale_button"), show_alert=True)
+                return None  # inside a conversation: stay where the user is
+            return await callback(update, context)
 
         setattr(guarded, ROLES_ATTR, allowed)
         return guarded  # type: ignore[return-value]
 
     return decorate
+
+
+def _usable(message: MaybeInaccessibleMessage | None, old_messages: bool) -> bool:
+    """True if a button's message is one the callback can answer in (and edit)."""
+    if message is None:  # an inline message: no chat at all
+        return False
+    # PTB reads Telegram's InaccessibleMessage (date 0) into a Message that is not accessible.
+    return old_messages or message.is_accessible
 
 
 async def refuse(

@@ -20,6 +20,7 @@ from bot.tg.context import KopContext
 from handlers import menu
 from handlers.access import serves
 from handlers.conversation import conversation
+from handlers.questions import drop_pending
 from storage.repositories import people
 
 CHOOSING_LANGUAGE = "choosing_language"
@@ -122,9 +123,10 @@ async def pressed_language(update: Update, context: KopContext) -> object:
 
 @serves(ALL_ROLES)
 async def cancel_outside(update: Update, context: KopContext) -> None:
-    """/batal when no conversation is running."""
+    """/batal when no conversation is running (a question being typed for an officer is dropped)."""
+    dropped = await drop_pending(context)
     await update.effective_message.reply_text(
-        context.t("cancel.nothing"),
+        context.t("cancel.done" if dropped else "cancel.nothing"),
         reply_markup=menu.main_menu(context.application, context.role, context.lang),
     )
 

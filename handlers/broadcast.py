@@ -30,20 +30,16 @@ from bot.delivery.outbox import CAPTION_LIMIT, TEXT_LIMIT
 from bot.formatting import local_datetime
 from bot.i18n import shorten
 from bot.services import broadcasts
-from bot.services.audience import Audience, AudienceKind
 from bot.services.roles import STAFF
 from bot.tg.context import KopContext
 from handlers.access import serves
+from handlers.audience_picker import AudiencePicker
+from handlers.audience_picker import label as audience_label
 from handlers.conversation import conversation
-from storage.models import CoopStatus, CoopType
 from storage.models_delivery import Broadcast
-from storage.repositories import audience as audience_repo
-from storage.repositories import registry
 from storage.types import utcnow
 
 COMPOSE, AUDIENCE, PICK = "sia_compose", "sia_audience", "sia_pick"
-PAGE = 8
-MATCHES = 8
 # Entities that are formatting the officer chose (not links or mentions Telegram detected).
 _FORMATTING = {
     MessageEntity.BOLD, MessageEntity.ITALIC, MessageEntity.UNDERLINE, MessageEntity.STRIKETHROUGH,
@@ -130,17 +126,11 @@ async def _save(update: Update, context: KopContext, text: str | None, limit: in
 # --- audience --------------------------------------------------------------------------------
 
 
+PICKER = AudiencePicker("sia", kecamatan="k", cancel_key="siaran.cancel_button")
+
+
 def _audience_menu(context: KopContext, draft_id: int) -> InlineKeyboardMarkup:
-    d = draft_id
-    return InlineKeyboardMarkup([
-        [_button(context.t("siaran.aud_all"), f"sia:all:{d}")],
-        [_button(context.t("siaran.aud_kecamatan"), f"sia:kp:{d}:0")],
-        [_button(context.t("siaran.aud_aktif"), f"sia:s:{d}:aktif"),
-         _button(context.t("siaran.aud_tidak_aktif"), f"sia:s:{d}:tidak_aktif")],
-        [_button(context.t("siaran.aud_type"), f"sia:tm:{d}")],
-        [_button(context.t("siaran.aud_pick"), f"sia:c:{d}")],
-        [_button(context.t("siaran.cancel_button"), f"sia:x:{d}")],
-    ])
+    return PICKER.menu(context, draft_id)
 
 
 DraftButton = Callable[[Update, KopContext, Broadcast], Awaitable[object]]
@@ -163,18 +153,7 @@ def _on_draft(callback: DraftButton) -> Callable[[Update, KopContext], Awaitable
     return with_draft
 
 
-async def _label(context: KopContext, audience: Audience) -> str:
-    d = await broadcasts.describe(context.session, audience)
-    if d.kind is AudienceKind.ALL:
-        return context.t("siaran.label_all_scoped" if context.identity.scope is not None else "siaran.label_all")
-    if d.kind is AudienceKind.KECAMATAN:
-        return context.t("siaran.label_kecamatan", names=", ".join(d.names))
-    if d.kind is AudienceKind.STATUS and d.status is not None:
-        return context.t("siaran.label_status", status=context.t(f"status.{d.status.name.lower()}"))
-    if d.kind is AudienceKind.TYPE and d.type is not None:
-        return context.t("siaran.label_type", type=context.t(f"siaran.type_{d.type.name.lower()}"))
-    names = ", ".join(d.names[:5]) + ("…" if len(d.names) > 5 else "")
-    return context.t("siaran.label_chosen", count=len(d.names), names=names)
+_label = audience_label
 
 
 @serves(STAFF)
@@ -192,20 +171,9 @@ async def back_to_audience(update: Update, context: KopContext, draft: Broadcast
 @_on_draft
 async def kecamatan_page(update: Update, context: KopContext, draft: Broadcast) -> object:
     """A page of the kecamatan in the officer's scope."""
-    page = max(int(update.callback_query.data.split(":")[3]), 0)
-    rows, total = await audience_repo.kecamatan_page(context.session, context.identity.scope_list, page, PAGE)
-    buttons = [_button(k.name, f"sia:k:{draft.id}:{k.id}") for k in rows]
-    keyboard = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
-    nav = []
-    if page > 0:
-        nav.append(_button("◀️", f"sia:kp:{draft.id}:{page - 1}"))
-    if (page + 1) * PAGE < total:
-        nav.append(_button("▶️", f"sia:kp:{draft.id}:{page + 1}"))
-    keyboard += [nav, [_button(context.t("nav.back"), f"sia:aud:{draft.id}")]]
+    keyboard = await PICKER.kecamatan_page(context, draft.id, int(update.callback_query.data.split(":")[3]))
     await update.callback_query.answer()
-    await update.callback_query.edit_message_text(
-        context.t("siaran.pick_kecamatan"), reply_markup=InlineKeyboardMarkup([r for r in keyboard if r])
-    )
+    await update.callback_query.edit_message_text(context.t("siaran.pick_kecamatan"), reply_markup=keyboard)
     return AUDIENCE
 
 
@@ -213,13 +181,9 @@ async def kecamatan_page(update: Update, context: KopContext, draft: Broadcast) 
 @_on_draft
 async def type_menu(update: Update, context: KopContext, draft: Broadcast) -> object:
     """The types of cooperative to choose from."""
-    keyboard = [[_button(context.t(f"siaran.type_{t.name.lower()}"), f"sia:t:{draft.id}:{t.name.lower()}")]
-                for t in CoopType]
-    keyboard.append([_button(context.t("nav.back"), f"sia:aud:{draft.id}")])
     await update.callback_query.answer()
-    await update.callback_query.edit_message_text(
-        context.t("siaran.pick_type"), reply_markup=InlineKeyboardMarkup(keyboard)
-    )
+    await update.callback_query.edit_message_text(context.t("siaran.pick_type"),
+                                                  reply_markup=PICKER.type_menu(context, draft.id))
     return AUDIENCE
 
 
@@ -227,22 +191,9 @@ async def type_menu(update: Update, context: KopContext, draft: Broadcast) -> ob
 @_on_draft
 async def choose_audience(update: Update, context: KopContext, draft: Broadcast) -> object:
     """All, a kecamatan, a status or a type chosen: show the preview."""
-    parts = update.callback_query.data.split(":")
-    action = parts[1]
-    if action == "all":
-        audience = Audience.everyone()
-    elif action == "k":
-        kecamatan_id = int(parts[3])
-        if context.identity.scope is not None and kecamatan_id not in context.identity.scope:
-            await update.callback_query.answer(context.t("access.out_of_scope"), show_alert=True)
-            return AUDIENCE
-        audience = Audience.in_kecamatan(kecamatan_id)
-    elif action == "s":
-        audience = Audience.with_status(CoopStatus[parts[3].upper()])
-    elif parts[3].upper() in CoopType.__members__:
-        audience = Audience.of_type(CoopType[parts[3].upper()])
-    else:  # a forged type
-        await update.callback_query.answer(context.t("access.stale_button"), show_alert=True)
+    audience = PICKER.choice(update.callback_query.data, context)
+    if isinstance(audience, str):  # out of scope, or a forged type
+        await update.callback_query.answer(context.t(audience), show_alert=True)
         return AUDIENCE
     broadcasts.choose(draft, audience)
     return await _preview(update, context, draft)
@@ -252,12 +203,7 @@ async def choose_audience(update: Update, context: KopContext, draft: Broadcast)
 
 
 def _pick_keyboard(context: KopContext, draft: Broadcast, shown: list[tuple[int, str]]) -> InlineKeyboardMarkup:
-    chosen = broadcasts.chosen_ids(draft)
-    rows = [[_button(("☑️ " if cid in chosen else "⬜ ") + name[:55], f"sia:ct:{draft.id}:{cid}")]
-            for cid, name in shown]
-    rows.append([_button(context.t("siaran.coops_done", count=len(chosen)), f"sia:cd:{draft.id}")])
-    rows.append([_button(context.t("siaran.change_audience"), f"sia:aud:{draft.id}")])
-    return InlineKeyboardMarkup(rows)
+    return PICKER.pick_keyboard(context, draft.id, broadcasts.chosen_ids(draft), shown)
 
 
 @serves(STAFF)
@@ -279,13 +225,10 @@ async def search_cooperatives(update: Update, context: KopContext) -> object:
     if draft is None:
         await message.reply_text(context.t("access.stale_button"))
         return ConversationHandler.END
-    matches = await registry.search_cooperatives(
-        context.session, message.text, kecamatan_ids=context.identity.scope_list, limit=MATCHES
-    )
-    if not matches:
+    shown = await PICKER.search(context, message.text)
+    if not shown:
         await message.reply_text(context.t("siaran.coops_none", query=shorten(message.text)))
         return PICK
-    shown = [(m.cooperative.id, m.cooperative.name) for m in matches]
     await message.reply_text(context.t("siaran.coops_found", query=shorten(message.text)),
                              reply_markup=_pick_keyboard(context, draft, shown))
     return PICK
@@ -300,11 +243,7 @@ async def toggle_cooperative(update: Update, context: KopContext, draft: Broadca
         await query.answer(context.t("siaran.coops_too_many", limit=broadcasts.MAX_CHOSEN), show_alert=True)
         return PICK
     await query.answer()
-    shown = []
-    for row in query.message.reply_markup.inline_keyboard if query.message.reply_markup else ():
-        data = row[0].callback_data or ""
-        if data.startswith("sia:ct:"):
-            shown.append((int(data.split(":")[3]), row[0].text.split(" ", 1)[-1]))
+    shown = PICKER.shown(query.message.reply_markup)
     await query.edit_message_reply_markup(reply_markup=_pick_keyboard(context, draft, shown))
     return PICK
 
@@ -396,16 +335,9 @@ async def cancel(update: Update, context: KopContext, draft: Broadcast) -> objec
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Install /siaran and its buttons."""
     buttons = [
-        CallbackQueryHandler(choose_audience, pattern=r"^sia:all:\d{1,9}$"),
-        CallbackQueryHandler(kecamatan_page, pattern=r"^sia:kp:\d{1,9}:\d{1,9}$"),
-        CallbackQueryHandler(choose_audience, pattern=r"^sia:k:\d{1,9}:\d{1,9}$"),
-        CallbackQueryHandler(choose_audience, pattern=r"^sia:s:\d{1,9}:(aktif|tidak_aktif)$"),
-        CallbackQueryHandler(type_menu, pattern=r"^sia:tm:\d{1,9}$"),
-        CallbackQueryHandler(choose_audience, pattern=r"^sia:t:\d{1,9}:[a-z_]+$"),
-        CallbackQueryHandler(pick_cooperatives, pattern=r"^sia:c:\d{1,9}$"),
-        CallbackQueryHandler(toggle_cooperative, pattern=r"^sia:ct:\d{1,9}:\d{1,9}$"),
-        CallbackQueryHandler(cooperatives_done, pattern=r"^sia:cd:\d{1,9}$"),
-        CallbackQueryHandler(back_to_audience, pattern=r"^sia:aud:\d{1,9}$"),
+        *PICKER.handlers(choose=choose_audience, kecamatan_page=kecamatan_page, type_menu=type_menu,
+                         pick=pick_cooperatives, toggle=toggle_cooperative, done=cooperatives_done,
+                         back=back_to_audience),
         CallbackQueryHandler(send, pattern=r"^sia:go:\d{1,9}$"),
         CallbackQueryHandler(cancel, pattern=r"^sia:x:\d{1,9}$"),
     ]

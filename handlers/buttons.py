@@ -31,6 +31,8 @@ class WholeData:
         """The match of the whole data, or None."""
         return self.regex.fullmatch(data) if isinstance(data, str) else None
 
+    match = __call__  # what code written for an `re.Pattern` calls
+
     def __repr__(self) -> str:
         return f"WholeData({self.regex.pattern!r})"
 

@@ -8,7 +8,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 from bot.i18n import shorten
 from bot.services.roles import ALL_ROLES
 from bot.tg.context import KopContext
-from handlers import menu
+from handlers import menu, questions
 from handlers.access import serves
 from handlers.chats import ADDRESSED_COMMAND
 
@@ -26,6 +26,8 @@ async def unknown_command(update: Update, context: KopContext) -> None:
 @serves(ALL_ROLES)
 async def unknown_text(update: Update, context: KopContext) -> None:
     """Text outside any conversation that no feature claims."""
+    if await questions.take_free_text(update, context):  # a question, or part of a ticket
+        return
     await update.effective_message.reply_text(
         context.t("unknown.text"),
         reply_markup=menu.main_menu(context.application, context.role, context.lang),
@@ -35,6 +37,8 @@ async def unknown_text(update: Update, context: KopContext) -> None:
 @serves(ALL_ROLES)
 async def non_text(update: Update, context: KopContext) -> None:
     """A sticker, voice note, photo... outside a conversation."""
+    if await questions.take_free_text(update, context):  # a photo or document of a ticket
+        return
     await update.effective_message.reply_text(
         context.t("input.nontext_outside"),
         reply_markup=menu.main_menu(context.application, context.role, context.lang),

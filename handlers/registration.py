@@ -234,7 +234,7 @@ async def pick_position(update: Update, context: KopContext) -> object:
     return ConversationHandler.END
 
 
-@serves(STAFF)
+@serves(STAFF, old_messages=True)
 async def decide(update: Update, context: KopContext) -> None:
     """Setujui/Tolak in the officers' chat; the applicant is told the outcome."""
     query = update.callback_query

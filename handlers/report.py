@@ -11,7 +11,6 @@ that answer ("Jawaban diperbarui"); any other edit is ignored.
 
 from __future__ import annotations
 
-import html
 from datetime import date
 
 from pydantic import ValidationError
@@ -28,7 +27,6 @@ from telegram.ext import (
 )
 
 from bot import commands
-from bot.i18n import t
 from bot.services import report_flow
 from bot.services.annual_report import FIELD_BY_NAME, parse_answer
 from bot.services.audit import audit
@@ -40,7 +38,6 @@ from bot.tg.context import KopContext
 from handlers import menu
 from handlers.access import serves
 from handlers.conversation import conversation
-from handlers.notify import tell_officers
 from handlers.report_view import format_answer, question_markup, summary_text
 from storage.models import ReportDraft
 from storage.repositories import coop_browse, registry
@@ -283,13 +280,7 @@ async def _submit(update: Update, context: KopContext, draft: ReportDraft) -> ob
                   revision=done.record.revision, status=status),
         reply_markup=menu.main_menu(context.application, context.role, context.lang),
     )
-    lang = settings.default_language
-    await tell_officers(
-        context,
-        t(lang, "report.officers_notice", year=done.record.fiscal_year, coop=html.escape(coop.name),
-          revision=done.record.revision, who=html.escape(update.effective_user.full_name),
-          status=t(lang, f"status.{done.status.name.lower()}")),
-    )
+    # The officers learn of it in their daily digest (bot/services/digest.py), not one by one.
     return ConversationHandler.END
 
 

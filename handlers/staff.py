@@ -1,7 +1,9 @@
 """Officers' tools (SPEC 2, 3): /undang, /koperasi and, for admins, /petugas.
 
 A scoped officer searches only his kecamatan, and every button naming a cooperative is checked
-against his scope again when pressed.
+against his scope again when pressed. /undang takes one name or registration number, or a list
+of registration numbers (spaces, commas or new lines between them): a list gets one reply with
+an invite per cooperative and a line for each number not found or outside the officer's scope.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot import commands
 from bot.formatting import local_datetime
 from bot.i18n import shorten
-from bot.services import registration
+from bot.services import bulk_invites, registration
 from bot.services.audit import audit
 from bot.services.roles import ADMINS, STAFF, Role
 from bot.tg.command_lists import set_commands_for
@@ -70,7 +72,7 @@ async def _send_invite(update: Update, context: KopContext, coop: Cooperative) -
     invite = await registration.create_invite(
         context.session, cooperative=coop, officer_telegram_id=update.effective_user.id, now=utcnow()
     )
-    link = f"https://t.me/{context.bot.username}?start={invite.code}"
+    link = bulk_invites.deep_link(context.bot.username, invite.code)
     expires = local_datetime(invite.expires_at, context.lang, context.runtime.settings.tz)
     kecamatan = await coop_browse.kecamatan_name(context.session, coop.kecamatan_id)
     await context.bot.send_message(
@@ -83,13 +85,50 @@ async def _send_invite(update: Update, context: KopContext, coop: Cooperative) -
 
 @serves(STAFF)
 async def invite(update: Update, context: KopContext) -> None:
-    """/undang <number or name>: a single-use invite code and deep link for a cooperative."""
+    """/undang <number or name>, or several numbers: single-use invite codes and deep links."""
+    numbers = bulk_invites.split_numbers(" ".join(context.args or []))
+    if len(numbers) > 1:
+        results = await bulk_invites.invite_numbers(
+            context.session, numbers, officer=context.identity,
+            officer_telegram_id=update.effective_user.id, now=utcnow(),
+        )
+        if results is not None:  # else no item is a registration number: a name, searched below
+            await _send_invites(update, context, results, dropped=len(numbers) - len(results))
+            return
     coop = await _find(update, context, "invite.usage", "inv")
     if coop is not None:
         await _send_invite(update, context, coop)
 
 
-@serves(STAFF)
+async def _send_invites(
+    update: Update, context: KopContext, results: list[bulk_invites.NumberResult], dropped: int
+) -> None:
+    """One reply for a list: a line per cooperative invited, not found or out of scope."""
+    invited = [r for r in results if r.outcome is bulk_invites.Outcome.INVITED]
+    if invited:
+        expires = local_datetime(invited[0].invite.expires_at, context.lang, context.runtime.settings.tz)
+        lines = [context.t("invite_many.header", count=len(invited), expires=expires)]
+    else:
+        lines = [context.t("invite_many.none")]
+    for result in results:
+        number = html.escape(shorten(result.number, 40))
+        if result.outcome is bulk_invites.Outcome.INVITED:
+            coop, code = result.cooperative, result.invite.code
+            lines.append(context.t(
+                "invite_many.item", coop=html.escape(coop.name), number=html.escape(coop.registration_number),
+                kecamatan=html.escape(result.kecamatan), code=code,
+                link=bulk_invites.deep_link(context.bot.username, code),
+            ))
+        else:
+            lines.append(context.t(f"invite_many.{result.outcome.value}", number=number))
+    if dropped:
+        lines.append(context.t("invite_many.too_many", max=bulk_invites.MAX_NUMBERS, dropped=dropped))
+    if invited:
+        lines.append(context.t("invite_many.footer"))
+    await send_long(context.bot, update.effective_chat.id, "\n".join(lines), parse_mode=ParseMode.HTML)
+
+
+@serves(STAFF, old_messages=True)
 async def invite_pressed(update: Update, context: KopContext) -> None:
     """A cooperative picked from /undang's matches."""
     coop = await _pressed(update, context)
@@ -158,7 +197,7 @@ async def find_coop(update: Update, context: KopContext) -> None:
                         parse_mode=ParseMode.HTML)
 
 
-@serves(STAFF)
+@serves(STAFF, old_messages=True)
 async def coop_pressed(update: Update, context: KopContext) -> None:
     """A cooperative picked from /koperasi's matches."""
     coop = await _pressed(update, context)

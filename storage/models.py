@@ -223,7 +223,13 @@ class Cooperative(Base):
     """One incorporated cooperative of the registry, keyed by its registration number."""
 
     __tablename__ = "cooperatives"
-    __table_args__ = (Index("ix_cooperatives_kecamatan_status", "kecamatan_id", "status"),)
+    __table_args__ = (
+        # Covers /statistik's counts by kecamatan and status, and of who owes a report (the
+        # founding date), without reading the table (migration 0009 widened it).
+        Index("ix_cooperatives_kecamatan_status", "kecamatan_id", "status", "incorporated_on"),
+        # A kecamatan's cooperatives by name, paged on (name, id): the annual-report export.
+        Index("ix_cooperatives_kecamatan_name", "kecamatan_id", "name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     # Nomor badan hukum: the natural key that imports upsert on.
@@ -416,3 +422,5 @@ class AnnualReportRecord(Base):
 # The delivery tables live in their own module; imported here so that `Base.metadata` always
 # holds them (a module import, not names: either module may be imported first).
 import storage.models_delivery  # noqa: E402,F401
+import storage.models_support  # noqa: E402,F401
+import storage.models_meetings  # noqa: E402,F401

@@ -13,7 +13,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
@@ -40,8 +40,16 @@ class OutboxPayload(Base):
     parse_mode: Mapped[str | None] = mapped_column(String(16))
     photo: Mapped[str | None] = mapped_column(String(255))  # Telegram file_id
     document: Mapped[str | None] = mapped_column(String(255))  # Telegram file_id
+    # A file uploaded with the message (e.g. a meeting's .ics), when there is no file_id.
+    document_name: Mapped[str | None] = mapped_column(String(128))
+    document_data: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Rows of inline buttons as Telegram's JSON objects ({"text", "callback_data" | "url"}).
     buttons: Mapped[Any | None] = mapped_column(JSONType)
+    # Sent as a reply to this message of the recipient chat (a ticket's thread).
+    reply_to_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Sent with copyMessage from this chat and message (a photo or document of a ticket).
+    copy_from_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    copy_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, MessageId, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.delivery.journal import Journal
@@ -75,6 +75,9 @@ class _Payload:
     photo: str | None
     document: str | None
     markup: InlineKeyboardMarkup | None
+    reply_to: int | None = None
+    copy_of: tuple[int, int] | None = None
+    upload: tuple[str, bytes] | None = None  # (file name, bytes) sent as a new document
 
 
 class DeliveryEngine:
@@ -241,8 +244,12 @@ class DeliveryEngine:
                 for payload_id, p in (await repo.payloads(session, missing)).items():
                     markup = (InlineKeyboardMarkup.de_json({"inline_keyboard": p.buttons}, self.bot)
                               if p.buttons else None)
+                    copy_of = ((p.copy_from_chat_id, p.copy_message_id)
+                               if p.copy_from_chat_id and p.copy_message_id else None)
+                    upload = (p.document_name or "file", p.document_data) if p.document_data else None
                     self._payloads[payload_id] = _Payload(p.text, p.parse_mode, p.photo,
-                                                          p.document, markup)
+                                                          p.document, markup,
+                                                          p.reply_to_message_id, copy_of, upload)
         return rows
 
     # --- sending -------------------------------------------------------------------------------
@@ -299,15 +306,26 @@ class DeliveryEngine:
                 self._in_flight -= 1
             return
 
-    async def _send(self, chat_id: int, p: _Payload) -> Message:
+    async def _send(self, chat_id: int, p: _Payload) -> Message | MessageId:
+        reply = (ReplyParameters(p.reply_to, allow_sending_without_reply=True)
+                 if p.reply_to else None)
+        if p.copy_of:
+            return await self.bot.copy_message(chat_id, p.copy_of[0], p.copy_of[1],
+                                               reply_markup=p.markup, reply_parameters=reply)
         if p.photo:
             return await self.bot.send_photo(chat_id, p.photo, caption=p.text,
-                                             parse_mode=p.parse_mode, reply_markup=p.markup)
+                                             parse_mode=p.parse_mode, reply_markup=p.markup,
+                                             reply_parameters=reply)
+        if p.upload:
+            return await self.bot.send_document(chat_id, InputFile(p.upload[1], filename=p.upload[0]),
+                                                caption=p.text, parse_mode=p.parse_mode,
+                                                reply_markup=p.markup, reply_parameters=reply)
         if p.document:
             return await self.bot.send_document(chat_id, p.document, caption=p.text,
-                                                parse_mode=p.parse_mode, reply_markup=p.markup)
+                                                parse_mode=p.parse_mode, reply_markup=p.markup,
+                                                reply_parameters=reply)
         return await self.bot.send_message(chat_id, p.text or "", parse_mode=p.parse_mode,
-                                           reply_markup=p.markup)
+                                           reply_markup=p.markup, reply_parameters=reply)
 
     def _retry(self, row: ClaimedRow, attempts: int, error: str) -> Outcome:
         now = utcnow()

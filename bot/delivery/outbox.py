@@ -27,8 +27,10 @@ CAPTION_LIMIT = 1024
 class Content:
     """What to send: text (the caption, with a photo or document), parse mode, buttons.
 
-    `photo` and `document` are Telegram file_ids; `buttons` are rows of Telegram's
-    InlineKeyboardButton objects as JSON, e.g. ``[[{"text": "Hadir", "callback_data": "r:1"}]]``.
+    `photo` and `document` are Telegram file_ids; `attachment` is a small file uploaded with
+    the message instead, as (file name, bytes) — a meeting's calendar file; `buttons` are rows
+    of Telegram's InlineKeyboardButton objects as JSON, e.g.
+    ``[[{"text": "Hadir", "callback_data": "r:1"}]]``.
     """
 
     text: str | None = None
@@ -36,12 +38,20 @@ class Content:
     photo: str | None = None
     document: str | None = None
     buttons: list[list[dict[str, Any]]] | None = None
+    # A reply to this message of the recipient chat (sent even if it was deleted).
+    reply_to: int | None = None
+    # copyMessage of (chat_id, message_id) instead of a new message; `text` is then ignored.
+    copy_of: tuple[int, int] | None = None
+    # A file uploaded with the message as a document: (file name, bytes).
+    attachment: tuple[str, bytes] | None = None
 
     def __post_init__(self) -> None:
-        if self.photo and self.document:
-            raise ValueError("a message carries a photo or a document, not both")
-        limit = CAPTION_LIMIT if (self.photo or self.document) else TEXT_LIMIT
-        if not (self.text or self.photo or self.document):
+        if self.copy_of is not None:
+            return
+        if sum(1 for f in (self.photo, self.document, self.attachment) if f) > 1:
+            raise ValueError("a message carries one photo or document at most")
+        limit = CAPTION_LIMIT if (self.photo or self.document or self.attachment) else TEXT_LIMIT
+        if not (self.text or self.photo or self.document or self.attachment):
             raise ValueError("empty message")
         if self.text and len(self.text) > limit:
             raise ValueError(f"text longer than {limit} characters")
@@ -104,6 +114,11 @@ async def enqueue(
     payload_id = await repo.add_payload(
         session, text=message.text, parse_mode=message.parse_mode, photo=message.photo,
         document=message.document, buttons=message.buttons, created_at=now,
+        reply_to_message_id=message.reply_to,
+        copy_from_chat_id=message.copy_of[0] if message.copy_of else None,
+        copy_message_id=message.copy_of[1] if message.copy_of else None,
+        document_name=message.attachment[0] if message.attachment else None,
+        document_data=message.attachment[1] if message.attachment else None,
     )
     batch_id = await repo.add_batch(
         session, source_kind=kind, source_id=None if source_id is None else str(source_id),

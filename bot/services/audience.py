@@ -17,8 +17,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import Recipient
+from bot.services.roles import Identity
 from storage.models import CoopStatus, CoopType
 from storage.repositories import audience as repo
+from storage.repositories import registry
+
+MAX_CHOSEN = 50  # cooperatives picked one by one; a bigger audience is a kecamatan, status or type
 
 
 class AudienceKind(enum.StrEnum):
@@ -87,6 +91,10 @@ class Audience:
             cooperative_ids=tuple(data.get("cooperative_ids") or ()),
         )
 
+    def cooperatives(self, scope: Collection[int] | None) -> Any:
+        """A SELECT of the ids of the matching cooperatives within `scope` (meetings use it)."""
+        return self._cooperatives(scope)
+
     def _cooperatives(self, scope: Collection[int] | None) -> Any:
         kind = self.kind
         return repo.cooperative_ids(
@@ -118,3 +126,23 @@ async def recipients(
 async def size(session: AsyncSession, audience: Audience, *, scope: Collection[int] | None) -> AudienceSize:
     """How many cooperatives match, how many have a reachable manager, how many people get it."""
     return AudienceSize(*await repo.counts(session, audience._cooperatives(scope)))
+
+
+def chosen_ids(stored: dict[str, Any] | None) -> set[int]:
+    """The cooperatives picked one by one so far in a draft's stored audience."""
+    current = Audience.from_json(stored) if stored else None
+    return set(current.cooperative_ids) if current and current.kind is AudienceKind.COOPERATIVES else set()
+
+
+async def toggle_chosen(
+    session: AsyncSession, stored: dict[str, Any] | None, cooperative_id: int, identity: Identity
+) -> Audience | None:
+    """The stored audience with one cooperative added or removed (chosen cooperatives); None if
+    the cooperative is unknown, outside the officer's scope, or one too many."""
+    coop = await registry.get_cooperative(session, cooperative_id)
+    if coop is None or not identity.sees(coop.kecamatan_id):
+        return None
+    chosen = chosen_ids(stored) ^ {cooperative_id}
+    if len(chosen) > MAX_CHOSEN:
+        return None
+    return Audience.chosen(*chosen)

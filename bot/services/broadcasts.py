@@ -21,10 +21,9 @@ from storage.models import CoopStatus, CoopType
 from storage.models_delivery import Broadcast, BroadcastStatus
 from storage.repositories import audience as audience_repo
 from storage.repositories import broadcasts as repo
-from storage.repositories import registry
 
 SOURCE_KIND = "broadcast"
-MAX_CHOSEN = 50  # cooperatives picked one by one; a bigger audience is a kecamatan or a status
+MAX_CHOSEN = audiences.MAX_CHOSEN
 
 
 @dataclass(frozen=True)
@@ -97,22 +96,16 @@ async def toggle_cooperative(
     session: AsyncSession, draft: Broadcast, cooperative_id: int, identity: Identity
 ) -> bool:
     """Add or remove one chosen cooperative; False if it is unknown or outside the scope."""
-    coop = await registry.get_cooperative(session, cooperative_id)
-    if coop is None or not identity.sees(coop.kecamatan_id):
+    audience = await audiences.toggle_chosen(session, draft.audience, cooperative_id, identity)
+    if audience is None:
         return False
-    current = audience_of(draft)
-    chosen = set(current.cooperative_ids) if current and current.kind is AudienceKind.COOPERATIVES else set()
-    chosen ^= {cooperative_id}
-    if len(chosen) > MAX_CHOSEN:
-        return False
-    choose(draft, Audience.chosen(*chosen))
+    choose(draft, audience)
     return True
 
 
 def chosen_ids(draft: Broadcast) -> set[int]:
     """The cooperatives picked one by one so far."""
-    current = audience_of(draft)
-    return set(current.cooperative_ids) if current and current.kind is AudienceKind.COOPERATIVES else set()
+    return audiences.chosen_ids(draft.audience)
 
 
 async def size(session: AsyncSession, draft: Broadcast, identity: Identity) -> AudienceSize:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 from bot.services import report_flow
@@ -11,6 +11,7 @@ from storage.types import utcnow
 
 _LOG = logging.getLogger(__name__)
 STATUS_JOB = "status-refresh-daily"
+ESCALATION_JOB = "ticket-escalation"
 
 
 async def refresh_statuses(context: Any) -> None:
@@ -26,9 +27,34 @@ async def refresh_statuses(context: Any) -> None:
     _LOG.info("daily status refresh: %d cooperative(s) changed status", changed)
 
 
+async def escalate_tickets(context: Any) -> None:
+    """Every tick: raise again in the officers' chat the tickets unanswered for too long.
+
+    The due times are in the database (`tickets.waiting_since`, `escalated_at`), compared with
+    the clock's now(): a restart or a moved clock changes nothing about what is due.
+    """
+    from bot.services.tickets import Officers, escalate_due
+
+    runtime = context.application.runtime
+    settings = runtime.settings
+    chat = settings.officers_chat_id or (settings.admin_ids[0] if settings.admin_ids else None)
+    async with runtime.db.session() as session:
+        raised = await escalate_due(session, Officers(chat, settings.default_language), utcnow(),
+                                    timedelta(hours=settings.ticket_escalate_after_hours))
+    if raised:
+        _LOG.info("raised %d unanswered ticket(s) again", raised)
+
+
 def schedule(app: Any) -> None:
-    """Register the daily jobs (named, so a second call replaces instead of duplicating)."""
-    tz = app.runtime.settings.tz
-    for job in app.job_queue.get_jobs_by_name(STATUS_JOB):
-        job.schedule_removal()
+    """Register the periodic jobs (named, so a second call replaces instead of duplicating)."""
+    settings = app.runtime.settings
+    tz = settings.tz
+    for name in (STATUS_JOB, ESCALATION_JOB):
+        for job in app.job_queue.get_jobs_by_name(name):
+            job.schedule_removal()
     app.job_queue.run_daily(refresh_statuses, time=time(2, 0, tzinfo=tz), name=STATUS_JOB)
+    tick = settings.ticket_escalation_tick_seconds
+    app.job_queue.run_repeating(escalate_tickets, interval=tick, first=tick, name=ESCALATION_JOB)
+    from bot.tg import ticks  # meetings, report campaign, digest (SPEC 6)
+
+    ticks.schedule(app)

@@ -1,13 +1,24 @@
-"""Invite codes, wrong-code attempts and self-registration requests."""
+"""Invite codes, wrong-code attempts, self-registration requests, and the cooperatives to invite."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Invite, InviteFailure, ManagerPosition, RegistrationRequest, RequestStatus
+from storage.models import (
+    Cooperative,
+    Invite,
+    InviteFailure,
+    Kecamatan,
+    ManagerLink,
+    ManagerPosition,
+    RegistrationRequest,
+    RequestStatus,
+)
 
 
 async def add_invite(
@@ -95,3 +106,39 @@ async def decide_request(
         .values(status=status, decided_by=officer_id, decided_at=at)
     )
     return result.rowcount == 1
+
+
+# --- cooperatives to invite -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InviteTarget:
+    """A cooperative with what an invitation shows of it and whether it has a manager already."""
+
+    cooperative: Cooperative
+    kecamatan: str
+    managed: bool
+
+
+def _targets() -> Select[tuple[Cooperative, str, bool]]:
+    managed = exists().where(ManagerLink.cooperative_id == Cooperative.id)
+    return select(Cooperative, Kecamatan.name, managed).join(Kecamatan, Kecamatan.id == Cooperative.kecamatan_id)
+
+
+async def cooperatives_by_numbers(session: AsyncSession, numbers: Collection[str]) -> dict[str, InviteTarget]:
+    """The cooperatives with these registration numbers (any case), by lower-cased number."""
+    lowered = {n.strip().lower() for n in numbers if n.strip()}
+    if not lowered:
+        return {}
+    rows = await session.execute(_targets().where(func.lower(Cooperative.registration_number).in_(lowered)))
+    return {coop.registration_number.lower(): InviteTarget(coop, name, bool(managed)) for coop, name, managed in rows}
+
+
+async def cooperatives_in_kecamatan(session: AsyncSession, kecamatan_ids: Collection[int]) -> list[InviteTarget]:
+    """Every cooperative of these kecamatan, by kecamatan, desa and name (the same on every backend)."""
+    rows = await session.execute(_targets().where(Cooperative.kecamatan_id.in_(list(kecamatan_ids))))
+    targets = [InviteTarget(coop, name, bool(managed)) for coop, name, managed in rows]
+    # Sorted here, not in SQL: SQLite and PostgreSQL collate names and NULLs differently.
+    targets.sort(key=lambda t: (t.kecamatan.casefold(), (t.cooperative.desa or "").casefold(),
+                                t.cooperative.name.casefold(), t.cooperative.id))
+    return targets

@@ -178,8 +178,11 @@ async def upsert_cooperatives(
     return counts
 
 
-async def iter_cooperatives(session: AsyncSession, page: int = 1000) -> AsyncIterator[RowMapping]:
-    """Every cooperative as a plain row (plus ``kecamatan_name``), in id order, page by page.
+async def iter_cooperatives(
+    session: AsyncSession, page: int = 1000, *, kecamatan_ids: Collection[int] | None = None
+) -> AsyncIterator[RowMapping]:
+    """Every cooperative (in these kecamatan, if given) as a plain row (plus ``kecamatan_name``),
+    in id order, page by page.
 
     Plain rows rather than ORM objects: the session's identity map must not grow with the
     whole registry during an export.
@@ -191,7 +194,9 @@ async def iter_cooperatives(session: AsyncSession, page: int = 1000) -> AsyncIte
             await session.execute(
                 select(*table.c, Kecamatan.name.label("kecamatan_name"))
                 .join(Kecamatan, Kecamatan.id == table.c.kecamatan_id)
-                .where(table.c.id > last_id)
+                .where(table.c.id > last_id, *(
+                    [] if kecamatan_ids is None else [table.c.kecamatan_id.in_(list(kecamatan_ids))]
+                ))
                 .order_by(table.c.id)
                 .limit(page)
             )

@@ -111,6 +111,10 @@ def bot_env(sandbox: Sandbox, database_url: str, tmp_path: Path) -> dict[str, st
         OFFICERS_CHAT_ID=str(OFFICERS_CHAT),
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
+        # No daily digest or report campaign unless a test asks: they would add messages to
+        # the officers' and managers' chats depending on the day the suite runs.
+        DIGEST_TIME="off",
+        CAMPAIGN_ENABLED="false",
     )
     return env
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,7 +10,9 @@ from sqlalchemy import select
 from bot.i18n import t
 from bot.sandbox import SandboxClient
 from bot.seed import seed_demo
+from bot.services import digest
 from bot.services.coop_status import last_closed_fiscal_year
+from bot.settings import Settings
 from storage.db import Database
 from storage.models import AnnualReportRecord, Cooperative, ManagerPosition, ReportDraft
 from storage.repositories import people, registry
@@ -193,8 +195,12 @@ async def test_complete_report_with_mistakes_back_skip_cancel_and_kill(
         drafts = (await session.execute(select(ReportDraft))).scalars().all()
         status = (await session.execute(select(Cooperative.status).where(Cooperative.id == coop.id))).scalar_one()
     assert drafts == [] and str(status) == "aktif"
-    [notice] = await client.wait_for_messages(OFFICERS_CHAT, count=1)
-    assert coop.name in notice["text"] and "revisi 1" in notice["text"]
+    # The officers are not told one by one (SPEC 6): the report is in their next daily digest.
+    async with db.session() as session:
+        digest_text = await digest.build(session, now=utcnow(), since=utcnow() - timedelta(hours=1),
+                                         settings=Settings(_env_file=None))
+    assert f"{coop.name} — tahun buku {YEAR} (revisi 1)" in digest_text
+    assert await client.messages(OFFICERS_CHAT) == []
 
 
 async def _count(db: Database, coop_id: int, n: int) -> bool:

@@ -42,6 +42,10 @@ COMMANDS = {
     "status": STAFF, "setstatus": STAFF,
     "petugas": {A}, "officers": {A},
     "siaran": STAFF, "broadcast": STAFF,
+    "program": EVERYONE, "programs": EVERYONE, "tanya": {M}, "ask": {M},
+    "tiket_saya": {M}, "mytickets": {M}, "tiket": STAFF, "tickets": STAFF,
+    "rapat": {M} | STAFF, "meetings": {M} | STAFF, "rapat_baru": STAFF, "newmeeting": STAFF,
+    "statistik": STAFF, "stats": STAFF, "ekspor": STAFF, "export": STAFF,
 }
 # Callback patterns: who may press, with sample data ({home}: a cooperative in the scoped
 # officer's kecamatan and the manager's own; {away}: elsewhere).
@@ -66,6 +70,38 @@ CALLBACKS = {
     r"^sia:go:\d{1,9}$": ("sia:go:999999", STAFF),
     r"^sia:x:\d{1,9}$": ("sia:x:999999", STAFF),
     r"^rp:[a-z]+:\d{1,9}(:[a-z0-9_]+)?$": ("rp:year:{home}:2020", {M}),
+    # Programmes (public) and tickets; 999999 names nothing: allowed roles get "stale".
+    r"^pg:home$": ("pg:home", EVERYONE),
+    r"^pg:c:[a-z]{2,16}:\d{1,3}$": ("pg:c:permodalan:0", EVERYONE),
+    r"^pg:p:\d{1,9}$": ("pg:p:999999", EVERYONE),
+    r"^tk:ok:\d{1,12}$": ("tk:ok:999999", {M}),
+    r"^tk:q:\d{1,12}$": ("tk:q:999999", {M}),
+    r"^tk:ask:p:\d{1,9}$": ("tk:ask:p:999999", {M}),
+    r"^tk:r:\d{1,12}$": ("tk:r:999999", STAFF),
+    r"^tk:x:\d{1,12}$": ("tk:x:999999", STAFF),
+    r"^tk:f:\d{1,12}$": ("tk:f:999999", STAFF),
+    r"^tk:c:\d{1,12}$": ("tk:c:999999", {M}),
+    r"^tk:o:\d{1,12}$": ("tk:o:999999", {M}),
+    # Meetings (SPEC 6): 999999 is no meeting, so staff get "stale" / "not yours", others a refusal.
+    r"^mtg:k:\d{1,9}:(rakor|rat|pelatihan|sosialisasi|lainnya)$": ("mtg:k:999999:rakor", STAFF),
+    r"^mtg:all:\d{1,9}$": ("mtg:all:999999", STAFF),
+    r"^mtg:kp:\d{1,9}:\d{1,9}$": ("mtg:kp:999999:0", STAFF),
+    r"^mtg:kc:\d{1,9}:\d{1,9}$": ("mtg:kc:999999:1", STAFF),
+    r"^mtg:s:\d{1,9}:(aktif|tidak_aktif)$": ("mtg:s:999999:aktif", STAFF),
+    r"^mtg:tm:\d{1,9}$": ("mtg:tm:999999", STAFF),
+    r"^mtg:t:\d{1,9}:[a-z_]+$": ("mtg:t:999999:simpan_pinjam", STAFF),
+    r"^mtg:c:\d{1,9}$": ("mtg:c:999999", STAFF),
+    r"^mtg:ct:\d{1,9}:\d{1,9}$": ("mtg:ct:999999:{home}", STAFF),
+    r"^mtg:cd:\d{1,9}$": ("mtg:cd:999999", STAFF),
+    r"^mtg:aud:\d{1,9}$": ("mtg:aud:999999", STAFF),
+    r"^mtg:go:\d{1,9}$": ("mtg:go:999999", STAFF),
+    r"^mtg:x:\d{1,9}$": ("mtg:x:999999", STAFF),
+    r"^mtg:e[wp]:\d{1,9}$": ("mtg:ew:999999", STAFF),
+    r"^mtg:cx:\d{1,9}$": ("mtg:cx:999999", STAFF),
+    r"^mtg:cx[yn]:\d{1,9}$": ("mtg:cxy:999999", STAFF),
+    # An RSVP for no meeting: the manager is told it is not his, others are refused.
+    r"^rsvp:\d{1,9}:[a-z]$": ("rsvp:999999:h", {M}),
+    r"^exp:(k:[a-z]{1,16}|y:[a-z]{1,16}:\d{4}|r:[a-z]{1,16}:(d7|d30|m0|m1))$": ("exp:k:log", STAFF),
 }
 ROLE_OF = {G: Role.GUEST, M: Role.MANAGER, O: Role.OFFICER, S: Role.OFFICER, A: Role.ADMIN}
 REFUSALS = {t(lang, key) for lang in ("id", "en") for key in

@@ -81,3 +81,26 @@ async def test_audience_round_trips_as_json() -> None:
     for aud in (Audience.everyone(), Audience.in_kecamatan(3, 1), Audience.with_status(CoopStatus.AKTIF),
                 Audience.of_type(CoopType.SIMPAN_PINJAM), Audience.chosen(5, 2)):
         assert Audience.from_json(aud.to_json()) == aud
+
+
+async def test_toggling_chosen_cooperatives_within_scope(runtime: Runtime, world: dict[str, int]) -> None:
+    """The picker of /siaran and /rapat_baru: tick, untick, and refuse what is out of scope,
+    unknown, or one too many — the stored audience unchanged then."""
+    from bot.services.roles import Identity, Role
+
+    amarasi = Identity(Role.OFFICER, frozenset({world["amarasi"]}))
+    async with runtime.db.session() as session:
+        first = await audience.toggle_chosen(session, None, world["A1"], amarasi)
+        assert first == Audience.chosen(world["A1"])
+        both = await audience.toggle_chosen(session, first.to_json(), world["A2"], amarasi)
+        assert audience.chosen_ids(both.to_json()) == {world["A1"], world["A2"]}
+        assert await audience.toggle_chosen(session, both.to_json(), world["S1"], amarasi) is None  # Sulamu
+        assert await audience.toggle_chosen(session, both.to_json(), 999_999, amarasi) is None  # unknown
+        again = await audience.toggle_chosen(session, both.to_json(), world["A1"], amarasi)
+        assert again == Audience.chosen(world["A2"])
+        # A kecamatan chosen before: picking starts afresh.
+        fresh = await audience.toggle_chosen(session, Audience.in_kecamatan(world["amarasi"]).to_json(),
+                                             world["A3"], amarasi)
+        assert fresh == Audience.chosen(world["A3"])
+        full = Audience.chosen(*range(1_000_000, 1_000_000 + audience.MAX_CHOSEN)).to_json()
+        assert await audience.toggle_chosen(session, full, world["A1"], amarasi) is None  # one too many

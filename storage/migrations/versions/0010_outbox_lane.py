@@ -1,7 +1,7 @@
 """outbox lane: officers' notices are claimed before bulk rows
 
-Revision ID: 0012
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0006"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
