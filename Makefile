@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) bench/import_coops.py --scaling
 	$(PY) bench/report_flow.py
 	$(PY) bench/broadcast.py
+	$(PY) bench/mixed_load.py
 	$(PY) bench/reminders.py
 	$(PY) bench/exports.py --scaling
 

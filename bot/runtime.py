@@ -6,8 +6,9 @@ global, so tests can run several bots side by side.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bot.delivery.limits import SendBudget
 from bot.message_log import OutboundLog
 from bot.settings import Settings
 from storage.db import Database
@@ -20,6 +21,12 @@ class Runtime:
     settings: Settings
     db: Database
     outbound: OutboundLog
+    # Telegram's limits belong to the bot: every send of this process waits here.
+    budget: SendBudget = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.budget is None:
+            self.budget = SendBudget(self.settings.send_rate)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.delivery.limits import Lane
 from bot.delivery.outbox import Content, enqueue
 from bot.tg.context import KopContext
 
@@ -33,5 +34,6 @@ async def tell_officers(
         Content(text=text, parse_mode="HTML", buttons=buttons),
         [chat_id],
         source=(NOTICE_SOURCE, context.runtime.settings.officers_chat_id),
+        lane=Lane.NOTICE,
     )
     return True

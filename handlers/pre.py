@@ -10,6 +10,7 @@ from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 from bot.i18n import pick_language
 from bot.services.roles import STAFF, resolve_identity
 from bot.tg.context import KopContext
+from storage.db import current_uow
 from storage.repositories import message_log, people, sender
 from storage.types import utcnow
 
@@ -24,7 +25,9 @@ async def prepare(update: Update, context: KopContext) -> None:
         return
     settings = context.runtime.settings
     session = context.session
-    facts = await sender.load(session, user.id, utcnow() - FLOOD_WINDOW)
+    uow = current_uow()
+    facts = await sender.load(session, user.id, utcnow() - FLOOD_WINDOW,
+                              upto=uow.inbound_id if uow is not None else None)
     person = await people.seen(
         session,
         telegram_id=user.id,

@@ -58,6 +58,8 @@ class UnitOfWork:
 
     session: AsyncSession
     update_id: int | None = None
+    # The update's row in the inbound log, once stored.
+    inbound_id: int | None = None
     failed: bool = False
     closed: bool = False
     # Set (with no await in between) when the queue has been written: later work goes elsewhere.

@@ -13,7 +13,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
@@ -76,8 +76,8 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        # Claims read pending rows in (next_attempt_at, id) order straight from this index.
-        Index("ix_outbox_state_due", "state", "next_attempt_at", "id"),
+        # Claims read pending rows in (lane, next_attempt_at, id) order straight from this index.
+        Index("ix_outbox_state_lane_due", "state", "lane", "next_attempt_at", "id"),
         Index("ix_outbox_batch_state", "batch_id", "state"),
     )
 
@@ -87,6 +87,8 @@ class OutboxMessage(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     state: Mapped[str] = mapped_column(String(16), default=OutboxState.PENDING)
+    # `bot.delivery.limits.Lane`: 1 officers' notices, 2 bulk; the engine serves lower first.
+    lane: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="2")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)

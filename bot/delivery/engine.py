@@ -26,7 +26,7 @@ from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, MessageId, R
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.delivery.journal import Journal
-from bot.delivery.limits import GateClosed, RateGate
+from bot.delivery.limits import GateClosed, Lane, SendBudget
 from bot.delivery.reports import Reporter, ReportLoop, retry_seconds
 from storage.db import Database
 from storage.models_delivery import OutboxState
@@ -91,13 +91,17 @@ class DeliveryEngine:
         *,
         reporters: Mapping[str, Reporter] | None = None,
         journal: Journal | None = None,
+        budget: SendBudget | None = None,
     ) -> None:
         self.db = db
         self.bot = bot
         self.config = config
         self.journal = journal or Journal(db, config.worker_id)
-        self.gate = RateGate(config.send_rate, chat_interval=config.chat_interval,
-                             group_rate=config.group_rate)
+        # The process's one send budget (shared with the handlers' replies), or its own when
+        # the engine runs alone (`kopdesk worker`, tests).
+        self._owns_gate = budget is None
+        self.gate = budget or SendBudget(config.send_rate, chat_interval=config.chat_interval,
+                                         group_rate=config.group_rate)
         self._queue: asyncio.Queue[ClaimedRow] = asyncio.Queue()
         self._backlog = 0  # claimed rows not yet sent
         self._in_flight = 0  # sends on the wire
@@ -119,7 +123,8 @@ class DeliveryEngine:
     def stop(self) -> None:
         """Ask `run()` to finish: no new claims, waiting rows given back."""
         self._stopping.set()
-        self.gate.close()
+        if self._owns_gate:
+            self.gate.close()
         self._wake.set()
         self._room.set()
 
@@ -268,7 +273,9 @@ class DeliveryEngine:
         payload = self._payloads[row.payload_id]
         attempts = row.attempts + 1
         while True:
-            await self.gate.wait(row.chat_id)
+            await self.gate.wait(row.chat_id, Lane(row.lane))
+            if self._stopping.is_set():  # a shared budget is not closed by our stop
+                raise GateClosed
             self._in_flight += 1
             try:
                 message = await self._send(row.chat_id, payload)

@@ -1,11 +1,21 @@
-"""`RateGate`: Telegram's limits for one delivery worker (DOMAIN.md, SPEC 7).
+"""`SendBudget`: Telegram's limits for the whole bot, one per process (DOMAIN.md, SPEC 7).
 
-- Overall: at most `rate` sends in any one-second window (the live workers share SEND_RATE).
-- Groups (negative chat ids): at most 20 in any minute.
-- Any chat: about one per second.
-- A 429 stops every send of the worker until its retry_after has passed.
+Telegram's limits belong to the bot, not to a code path. Every outgoing call of a process —
+handlers' replies (through `bot.tg.ratelimit.BudgetRateLimiter`, PTB's rate-limiter hook), the
+delivery engine's sends (officers' notices, broadcasts, invitations, reminders, digests) and its
+progress reports — waits here for its turn:
 
-Overall and group pacing use `aiolimiter.AsyncLimiter`, but not as `AsyncLimiter(rate, 1)`:
+- Overall: at most `rate` sends in any one-second window. The processes of a deployment share
+  SEND_RATE in fixed shares: each live process registers in `delivery_workers` and takes
+  SEND_RATE / (live processes) (see `bot.delivery.engine` and `bot.delivery.membership`).
+- Lanes: a free slot goes to the waiting call of the most urgent lane — the reply to the person
+  who just wrote, then officers' notices, then bulk. Bulk only fills what the others leave.
+- Groups (negative chat ids): at most 20 in any minute, whatever the lane.
+- Any chat: about one per second for notices and bulk (a reply may follow its user's message at
+  once: a user who wrote is waiting for it).
+- A 429 stops every lane of the process until its retry_after has passed.
+
+The overall pace is a token bucket with priority waiters, not `AsyncLimiter(rate, 1)`:
 that leaky bucket lets a full bucket go at once and then drains `rate` more within the same
 second, so a one-second window can see twice the rate. A bucket of capacity `c` draining
 `r = rate / (1 + MARGIN)` per second lets at most `c + r * t` sends into any window of `t`
@@ -19,7 +29,9 @@ whole milliseconds) is caught up instead of lost.
 from __future__ import annotations
 
 import asyncio
+import enum
 import math
+from collections import deque
 from collections.abc import Callable
 
 from aiolimiter import AsyncLimiter
@@ -38,16 +50,115 @@ class GateClosed(Exception):
     """The worker is stopping: whoever waits at the gate gives its row back."""
 
 
-def overall_limiter(rate: float) -> AsyncLimiter:
-    """A limiter that never lets more than `rate` acquisitions into any one-second window."""
+class Lane(enum.IntEnum):
+    """Who waits for a send, most urgent first."""
+
+    REPLY = 0  # the answer to the person who just wrote
+    NOTICE = 1  # officers' notices, approvals, progress reports
+    BULK = 2  # broadcasts, invitations, reminders, digests
+
+
+def bucket_shape(rate: float) -> tuple[float, float]:
+    """(capacity, drain per second) that never let more than `rate` sends into one second."""
     margin, jitter = (MARGIN, JITTER) if rate <= FAST_RATE else (FAST_MARGIN, FAST_JITTER)
     drain = rate / (1 + margin)
     capacity = 1 + 0.5 * max(0.0, rate - drain * (1 + jitter))
-    return AsyncLimiter(capacity, capacity / drain)
+    return capacity, drain
 
 
-class RateGate:
-    """Waits until a send to a chat is allowed; one per worker, shared by its senders."""
+class _PriorityBucket:
+    """A token bucket whose free tokens go to the waiters of the most urgent lane first.
+
+    Waiters queue per lane (FIFO within a lane). One timer at a time hands out tokens as they
+    refill; while a 429 pause is in force it hands out none, so nothing queued sneaks past it.
+    """
+
+    def __init__(self, rate: float, paused_until: Callable[[], float]) -> None:
+        self._paused_until = paused_until
+        self._queues: list[deque[asyncio.Future[None]]] = [deque() for _ in Lane]
+        self._timer: asyncio.TimerHandle | None = None
+        self._stamp: float | None = None
+        self.set_rate(rate)
+        self._tokens = self._capacity
+
+    def set_rate(self, rate: float) -> None:
+        self._capacity, self._drain = bucket_shape(rate)
+        if hasattr(self, "_tokens"):
+            self._tokens = min(self._tokens, self._capacity)
+            self._rearm()
+
+    def _refill(self, now: float) -> None:
+        if self._stamp is not None:
+            self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._drain)
+        self._stamp = now
+
+    def _waiting(self, up_to: Lane) -> bool:
+        return any(self._queues[: up_to + 1])
+
+    async def take(self, lane: Lane) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._refill(now)
+        if self._tokens >= 1 and now >= self._paused_until() and not self._waiting(lane):
+            self._tokens -= 1
+            return
+        future: asyncio.Future[None] = loop.create_future()
+        self._queues[lane].append(future)
+        self._arm(loop)
+        await future
+
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._timer is not None:
+            return
+        now = loop.time()
+        when = max(now + max(0.0, 1 - self._tokens) / self._drain, self._paused_until())
+        self._timer = loop.call_at(when, self._release)
+
+    def _rearm(self) -> None:
+        """Recompute the timer (a pause began, the rate changed)."""
+        if self._timer is None:
+            return
+        self._timer.cancel()
+        self._timer = None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._arm(loop)
+
+    def _release(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._refill(now)
+        if now >= self._paused_until():
+            for queue in self._queues:
+                while queue and self._tokens >= 1:
+                    future = queue.popleft()
+                    if not future.done():  # a waiter that gave up (cancelled) takes nothing
+                        self._tokens -= 1
+                        future.set_result(None)
+                if self._tokens < 1:
+                    break
+        for queue in self._queues:
+            while queue and queue[0].done():
+                queue.popleft()
+        if any(self._queues):
+            self._arm(loop)
+
+    def fail_all(self, exc: BaseException) -> None:
+        for queue in self._queues:
+            while queue:
+                future = queue.popleft()
+                if not future.done():
+                    future.set_exception(exc)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+class SendBudget:
+    """Waits until a send to a chat is allowed; one per process, shared by everything that sends."""
 
     def __init__(
         self,
@@ -64,7 +175,8 @@ class RateGate:
         self._clock = clock or (lambda: asyncio.get_running_loop().time())
         self._closed = asyncio.Event()
         self.rate = rate
-        self._overall = overall_limiter(rate)
+        self._paused_until = 0.0
+        self._overall = _PriorityBucket(rate, lambda: self._paused_until)
         self._groups: dict[int, AsyncLimiter] = {}
         # Per-chat spacing is our own: an AsyncLimiter per recipient would be one object per
         # chat of a 600,000-manager broadcast, kept forever. A next-allowed time per recently
@@ -72,19 +184,22 @@ class RateGate:
         self._chat_ready: dict[int, float] = {}
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._chat_waiters: dict[int, int] = {}
-        self._paused_until = 0.0
+        self.sends = 0  # turns handed out (for tests and figures)
 
     # --- configuration -----------------------------------------------------------------------
 
     def set_rate(self, rate: float) -> None:
-        """Change the overall rate (when workers join or leave)."""
+        """Change the overall rate (when processes of the deployment join or leave)."""
         if not math.isclose(rate, self.rate):
             self.rate = rate
-            self._overall = overall_limiter(rate)
+            self._overall.set_rate(rate)
 
     def pause(self, seconds: float) -> None:
-        """A 429: nothing goes out for `seconds` from now."""
-        self._paused_until = max(self._paused_until, self._clock() + seconds + PAUSE_SLACK)
+        """A 429: nothing goes out, in any lane, for `seconds` from now."""
+        until = self._clock() + seconds + PAUSE_SLACK
+        if until > self._paused_until:
+            self._paused_until = until
+            self._overall._rearm()
 
     @property
     def paused_for(self) -> float:
@@ -92,8 +207,9 @@ class RateGate:
         return max(0.0, self._paused_until - self._clock())
 
     def close(self) -> None:
-        """Wake every waiter with `GateClosed`."""
+        """Wake every waiter with `GateClosed` (the process is stopping)."""
         self._closed.set()
+        self._overall.fail_all(GateClosed())
 
     # --- waiting -------------------------------------------------------------------------------
 
@@ -113,31 +229,26 @@ class RateGate:
         while (left := self.paused_for) > 0:
             await self._sleep(left)
 
-    async def _overall_turn(self) -> None:
-        while True:
-            await self.wait_pause()
-            limiter = self._overall
-            await limiter.acquire()
-            if self._closed.is_set():
-                raise GateClosed
-            # A 429 may have arrived, or the rate changed, while we queued: queue again, so
-            # the senders that waited do not all leave at once when the pause ends.
-            if self.paused_for == 0 and limiter is self._overall:
-                return
+    async def _overall_turn(self, lane: Lane) -> None:
+        if self._closed.is_set():
+            raise GateClosed
+        await self._overall.take(lane)
+        self.sends += 1
 
-    async def wait(self, chat_id: int | None) -> None:
+    async def wait(self, chat_id: int | None, lane: Lane = Lane.BULK) -> None:
         """Return when a send to `chat_id` may go now (None: a call tied to no chat)."""
-        if chat_id is None:
-            await self._overall_turn()
+        if chat_id is None or (lane is Lane.REPLY and chat_id > 0):
+            await self._overall_turn(lane)
             return
         lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
         self._chat_waiters[chat_id] = self._chat_waiters.get(chat_id, 0) + 1
         try:
             async with lock:
-                await self._sleep(self._chat_ready.get(chat_id, 0.0) - self._clock())
+                if lane is not Lane.REPLY:
+                    await self._sleep(self._chat_ready.get(chat_id, 0.0) - self._clock())
                 if chat_id < 0:
                     await self._group(chat_id).acquire()
-                await self._overall_turn()
+                await self._overall_turn(lane)
                 self._chat_ready[chat_id] = self._clock() + self._chat_interval
         finally:
             self._chat_waiters[chat_id] -= 1

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery.limits import Lane
 from storage.models_delivery import OutboxState
 from storage.repositories import outbox as repo
 from storage.types import utcnow
@@ -94,12 +95,14 @@ async def enqueue(
     source: tuple[str, object],
     created_by: int | None = None,
     now: datetime | None = None,
+    lane: Lane = Lane.BULK,
 ) -> int:
     """Queue `message` for every recipient (once per chat); returns the batch id.
 
     `source` names what produced it, e.g. ``("broadcast", 12)``: the engine calls the reporter
     registered for that kind as delivery goes. People already known to have blocked the bot
-    get a `blocked` row at once instead of a send.
+    get a `blocked` row at once instead of a send. `lane` is the row's place in the send budget:
+    `Lane.NOTICE` for officers' notices (served before any bulk row), `Lane.BULK` otherwise.
     """
     now = now or utcnow()
     unique: dict[int, int | None] = {}
@@ -122,7 +125,7 @@ async def enqueue(
         created_by=created_by, total=len(unique), now=now,
     )
     await repo.add_rows(session, batch_id=batch_id, payload_id=payload_id,
-                        recipients=list(unique.items()), now=now)
+                        recipients=list(unique.items()), now=now, lane=int(lane))
     await repo.block_known_unreachable(session, batch_id)
     return batch_id
 

@@ -18,7 +18,7 @@ from telegram import Bot
 from telegram.error import RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.delivery.limits import GateClosed, RateGate
+from bot.delivery.limits import GateClosed, Lane, SendBudget
 from bot.delivery.outbox import Progress
 from storage.db import Database
 from storage.models_delivery import OutboxState
@@ -58,7 +58,7 @@ def retry_seconds(exc: RetryAfter) -> float:
 class ReportLoop:
     """The reporting part of one worker."""
 
-    def __init__(self, db: Database, bot: Bot, gate: RateGate, reporters: Mapping[str, Reporter],
+    def __init__(self, db: Database, bot: Bot, gate: SendBudget, reporters: Mapping[str, Reporter],
                  interval: float) -> None:
         self._db = db
         self._bot = bot
@@ -86,7 +86,7 @@ class ReportLoop:
                 if not await repo.take_report_slot(session, batch.id, utcnow(), self._interval):
                     continue  # reported less than an interval ago, here or by another worker
             report = BatchReport(batch.id, batch.source_kind, batch.source_id, batch.created_by,
-                                 progress, progress.done, self._gate.wait)
+                                 progress, progress.done, self._pace)
             try:
                 await reporter(self._bot, self._db, report)
             except RetryAfter as exc:
@@ -103,6 +103,10 @@ class ReportLoop:
             self._reported[batch.id] = progress
             if progress.done:
                 await self._complete(batch.id)
+
+    async def _pace(self, chat_id: int | None) -> None:
+        """A progress report is an officers' notice: it goes before bulk rows."""
+        await self._gate.wait(chat_id, Lane.NOTICE)
 
     async def _complete(self, batch_id: int) -> None:
         async with self._db.session() as session:

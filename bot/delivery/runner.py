@@ -1,8 +1,10 @@
 """Wiring the delivery engine into a process: `kopdesk run` (background task) or `kopdesk worker`.
 
 The engine's bot is a plain `telegram.Bot` whose request is KopDesk's `LoggedRequest` (every
-send in the outbound log, written by the engine's journal) with `max_attempts=1` and no
-AIORateLimiter: the engine paces itself, retries through the outbox, and must see every 429.
+send in the outbound log, written by the engine's journal) with `max_attempts=1` and no rate
+limiter of its own: the engine waits in the process's one `SendBudget` (`runtime.budget`, which
+the handlers' replies share through `bot.tg.ratelimit`), retries through the outbox, and must
+see every 429.
 """
 
 from __future__ import annotations
@@ -65,15 +67,8 @@ def create_engine(runtime: Runtime, *, worker_id: str | None = None, **overrides
         request=request,
         get_updates_request=request,  # never polls; avoids a second, idle HTTP client
     )
-    return DeliveryEngine(runtime.db, bot, config, reporters=reporters(), journal=journal)
-
-
-async def start_delivery(app: Any) -> DeliveryEngine:
-    """Start the engine as a background task of a running Application."""
-    engine = create_engine(app.runtime)
-    task = asyncio.create_task(engine.run(), name="delivery-engine")
-    app.bot_data[_APP_KEY] = (engine, task)
-    return engine
+    return DeliveryEngine(runtime.db, bot, config, reporters=reporters(), journal=journal,
+                          budget=runtime.budget)
 
 
 async def stop_delivery(app: Any) -> None:
@@ -82,11 +77,60 @@ async def stop_delivery(app: Any) -> None:
     if found is None:
         return
     engine, task = found
+    if engine is None:  # only the budget share
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return
     engine.stop()
     try:
         await asyncio.wait_for(task, 30)
     except Exception:
         _LOG.exception("delivery engine did not stop cleanly")
+
+
+async def keep_budget_share(runtime: Runtime, member_id: str, interval: float = 2.0) -> None:
+    """For a process that sends replies but runs no engine: hold its share of SEND_RATE.
+
+    The deployment's processes split SEND_RATE in equal, fixed shares: each registers in
+    `delivery_workers` every `interval` seconds (the engine does so in its housekeeping) and
+    sets its budget to SEND_RATE / live members, so the sum over the deployment never exceeds
+    SEND_RATE. Runs until cancelled; the registration is removed on the way out.
+    """
+    from datetime import timedelta
+
+    from storage.repositories import outbox as repo
+    from storage.types import utcnow
+
+    try:
+        while True:
+            try:
+                async with runtime.db.session() as session:
+                    live = await repo.heartbeat(session, member_id, utcnow(),
+                                                timedelta(seconds=interval * 3))
+                runtime.budget.set_rate(runtime.settings.send_rate / live)
+            except Exception:
+                _LOG.exception("could not renew this process's share of the send budget")
+            await asyncio.sleep(interval)
+    finally:
+        try:
+            async with runtime.db.session() as session:
+                await repo.remove_worker(session, member_id)
+        except Exception:
+            _LOG.warning("could not leave the send budget; the entry expires by itself")
+
+
+async def start_delivery(app: Any) -> DeliveryEngine | None:
+    """Start the engine as a background task of a running Application, or, when separate
+    `kopdesk worker` processes deliver, only take this process's share of the send budget."""
+    if not app.runtime.settings.run_delivery_worker:
+        member = f"{default_worker_id(app.runtime.db)}:replies"
+        task = asyncio.create_task(keep_budget_share(app.runtime, member), name="budget-share")
+        app.bot_data[_APP_KEY] = (None, task)
+        return None
+    engine = create_engine(app.runtime)
+    task = asyncio.create_task(engine.run(), name="delivery-engine")
+    app.bot_data[_APP_KEY] = (engine, task)
+    return engine
 
 
 async def run_worker(runtime: Runtime, worker_id: str | None = None) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery.limits import Lane
 from bot.delivery.outbox import Content, enqueue
 from bot.formatting import local_datetime, long_date
 from bot.i18n import t
@@ -112,7 +113,7 @@ async def tick(session: AsyncSession, *, now: datetime, settings: Any) -> TickRe
     batch = None
     for part in split_text(text):
         batch = await enqueue(session, Content(text=part, parse_mode="HTML"), [chat_id],
-                              source=(SOURCE, today.isoformat()), now=now)
+                              source=(SOURCE, today.isoformat()), now=now, lane=Lane.NOTICE)
     run = await session.get(DigestRun, today)
     if run is not None:
         run.outbox_batch_id = batch

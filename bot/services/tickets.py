@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery.limits import Lane
 from bot.delivery.outbox import Content, enqueue
 from bot.i18n import shorten, t
 from bot.services.audit import audit
@@ -92,7 +93,8 @@ async def post(
         root = await repo.first_post_message_id(session, ticket.id)
         content = Content(text=content.text, parse_mode=content.parse_mode, buttons=content.buttons,
                           reply_to=root, copy_of=content.copy_of)
-    batch = await enqueue(session, content, [officers.chat_id], source=(SOURCE, ticket.id))
+    batch = await enqueue(session, content, [officers.chat_id], source=(SOURCE, ticket.id),
+                          lane=Lane.NOTICE)
     await repo.add_post(session, ticket.id, batch, first=first)
     return True
 

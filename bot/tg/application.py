@@ -1,8 +1,11 @@
 """KopDesk's `Application`: log every update first, then handle it in one transaction.
 
 The path of one update (see docs/ARCHITECTURE.md):
-1. A unit of work (one session) is opened. The raw update is stored in `inbound_updates` and
-   committed before any handler runs. An update already handled — same `update_id` *and* same
+1. The raw update is stored in `inbound_updates` and committed before any handler runs: as
+   soon as PTB hands it to the update processor, together with the other updates fetched at
+   the same moment (`InboundBatcher`: one transaction for a batch instead of one per update;
+   a restart's backlog or a burst of answers is logged in a few commits). An update that
+   reaches `process_update` unlogged (a replay, a test) is logged on its own. An update already handled — same `update_id` *and* same
    payload fingerprint — is a redelivery and is skipped; a reused `update_id` with another
    payload is a new update (Telegram may restart its numbering).
 2. PTB runs the handlers in the session's next transaction.
@@ -16,22 +19,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
 
 from bot.message_log import json_safe, summarize_update
 from bot.runtime import Runtime
-from storage.db import current_uow
+from storage.db import Database, current_uow
 from storage.repositories import message_log as log_repo
-from storage.repositories.message_log import InboundStatus
+from storage.repositories.message_log import InboundRow, InboundStatus
 from storage.types import utcnow
 
 _LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Updates whose handling never committed are replayed at start-up if they are this recent.
 REPLAY_WINDOW = timedelta(hours=1)
@@ -45,6 +50,9 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
     def __init__(self, *, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.runtime = runtime
+        self.inbound = InboundBatcher(runtime.db)
+        if isinstance(self.update_processor, PerChatUpdateProcessor):
+            self.update_processor.prelog = self.inbound.log
 
     async def process_update(self, update: object) -> None:
         """Log the update, then run the handlers in one transaction (see module docstring)."""
@@ -53,17 +61,20 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
             return
         db = self.runtime.db
         try:
-            raw = json_safe(update.to_dict())
-            summary = summarize_update(raw)
             key = (
                 (update.effective_chat.id, update.effective_user.id)
                 if update.effective_chat and update.effective_user
                 else None
             )
+            logged = self.inbound.take(update)
             async with db.unit_of_work(update.update_id, key) as uow:
                 # Durable before any handler runs; the handlers' transaction starts after this.
-                digest = log_repo.fingerprint(raw)
-                status = await _log_inbound(uow, update.update_id, summary, raw, digest)
+                if logged is None:
+                    row = inbound_row(update)
+                    status = await _log_inbound(uow, row)
+                else:
+                    row, status, uow.inbound_id = logged
+                digest = row.digest
                 if status is InboundStatus.DONE:
                     _LOG.info("update %s was handled before; redelivery skipped", update.update_id)
                     return
@@ -107,13 +118,20 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
         return len(pending)
 
 
-async def _log_inbound(
-    uow: Any, update_id: int, summary: Any, raw: dict[str, Any], digest: str
-) -> InboundStatus:
-    """Store the update and commit, waiting as long as it takes for SQLite's write lock.
+def inbound_row(update: Update) -> InboundRow:
+    """What the inbound log stores of an update."""
+    raw = json_safe(update.to_dict())
+    summary = summarize_update(raw)
+    return InboundRow(update_id=update.update_id, digest=log_repo.fingerprint(raw),
+                      user_id=summary.user_id, chat_id=summary.chat_id, kind=summary.kind,
+                      text=summary.text, raw=raw)
+
+
+async def _committed(session: AsyncSession, work: Callable[[], Awaitable[T]], what: str) -> T:
+    """Run `work()` and commit, waiting as long as it takes for SQLite's write lock.
 
     Another update's transaction may hold the lock while its handler waits on Telegram (a 429's
-    retry_after, a retried 5xx) for longer than the busy timeout. Giving up would lose this
+    retry_after, a retried 5xx) for longer than the busy timeout. Giving up would lose the
     update — Telegram counts it as delivered — so the log waits (up to LOG_WAIT) instead.
     """
     loop = asyncio.get_running_loop()
@@ -121,19 +139,91 @@ async def _log_inbound(
     delay = 0.05
     while True:
         try:
-            status = await log_repo.record_inbound(
-                uow.session, update_id=update_id, user_id=summary.user_id, chat_id=summary.chat_id,
-                kind=summary.kind, text=summary.text, raw=raw, digest=digest,
-            )
-            await uow.session.commit()
-            return status
+            result = await work()
+            await session.commit()
+            return result
         except OperationalError as exc:
             if "locked" not in str(exc).lower() or loop.time() > deadline:
                 raise
-            await uow.session.rollback()
-            _LOG.warning("update %s waits for the database write lock", update_id)
+            await session.rollback()
+            _LOG.warning("%s waits for the database write lock", what)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+
+async def _log_inbound(uow: Any, row: InboundRow) -> InboundStatus:
+    """Store one update in the log and commit (the path of updates the batcher did not see)."""
+    return await _committed(
+        uow.session,
+        lambda: log_repo.record_inbound(
+            uow.session, update_id=row.update_id, user_id=row.user_id, chat_id=row.chat_id,
+            kind=row.kind, text=row.text, raw=row.raw, digest=row.digest,
+        ),
+        f"update {row.update_id}",
+    )
+
+
+class InboundBatcher:
+    """Logs the updates that arrive together in one transaction, each durable before it runs.
+
+    `log(update)` is awaited by the update processor before the update may start; every call
+    made in the same turn of the event loop (PTB hands over a whole getUpdates batch at once)
+    joins one INSERT … RETURNING and one commit. The status of each update waits in `take`
+    for its `process_update`. If the batch cannot be written, nothing is remembered and each
+    update is logged on its own in `process_update`, where a failure reaches the error handler.
+    """
+
+    MAX_BATCH = 200
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._pending: list[tuple[InboundRow, asyncio.Future[tuple[InboundStatus, int] | None]]] = []
+        self._flushing = False
+        self._done: dict[int, tuple[InboundRow, InboundStatus, int]] = {}
+        self.batches = 0  # transactions written (for tests and figures)
+
+    async def log(self, update: object) -> None:
+        """Return once `update` is in the inbound log (or could not be written in a batch)."""
+        if not isinstance(update, Update):
+            return
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[InboundStatus, int] | None] = loop.create_future()
+        row = inbound_row(update)
+        self._pending.append((row, future))
+        if not self._flushing:
+            self._flushing = True
+            loop.call_soon(self._start_flush)
+        stored = await future
+        if stored is not None:
+            self._done[id(update)] = (row, *stored)
+
+    def take(self, update: Update) -> tuple[InboundRow, InboundStatus, int] | None:
+        """The row, status and log id of an update this batcher logged (once), else None."""
+        return self._done.pop(id(update), None)
+
+    def _start_flush(self) -> None:
+        asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[: self.MAX_BATCH], self._pending[self.MAX_BATCH:]
+                rows = [row for row, _ in batch]
+                self.batches += 1
+                try:
+                    async with self._db.sessionmaker() as session:
+                        statuses = await _committed(
+                            session, lambda s=session, r=rows: log_repo.record_inbound_many(s, r),
+                            f"a batch of {len(rows)} update(s)")
+                except Exception:
+                    _LOG.exception("logging a batch of %d update(s) failed; each is logged alone",
+                                   len(rows))
+                    statuses = [None] * len(rows)
+                for (_, future), stored in zip(batch, statuses, strict=True):
+                    if not future.done():
+                        future.set_result(stored)
+        finally:
+            self._flushing = False
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -150,11 +240,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates * self.BACKLOG_FACTOR)
         self._running = asyncio.Semaphore(max_concurrent_updates)
+        # Set by the application: logs the update before it may wait for its chat.
+        self.prelog: Callable[[object], Awaitable[None]] | None = None
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the update once no earlier update of the same chat is running."""
+        if self.prelog is not None:
+            await self.prelog(update)
         key = chat_key(update)
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1

@@ -6,14 +6,16 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ContextTypes
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.ext import Application, ContextTypes
+from telegram.request import BaseRequest
 
+from bot.delivery.http import AiohttpRequest
 from bot.runtime import Runtime
 from bot.tg.application import KopDeskApplication, PerChatUpdateProcessor
 from bot.tg import jobs
 from bot.tg.command_lists import publish_commands, staff_chats
 from bot.tg.context import KopContext
+from bot.tg.ratelimit import BudgetRateLimiter
 from bot.tg.request import LoggedRequest
 from handlers import register_all
 from storage.persistence import SQLPersistence
@@ -47,13 +49,9 @@ def build_application(
     secret = token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
     if not secret:
         raise ValueError("BOT_TOKEN is required")
-    inner = request or HTTPXRequest(
-        connection_pool_size=MAX_CONCURRENT_UPDATES + 8,
-        connect_timeout=5.0,
-        read_timeout=15.0,
-        write_timeout=15.0,
-        pool_timeout=5.0,
-    )
+    # aiohttp rather than PTB's default httpx: about a millisecond less CPU per call
+    # (bot/delivery/http.py), and every reply is a call.
+    inner = request or AiohttpRequest(connections=MAX_CONCURRENT_UPDATES + 8)
     builder = (
         Application.builder()
         .application_class(KopDeskApplication, kwargs={"runtime": runtime})
@@ -61,18 +59,10 @@ def build_application(
         .base_url(settings.telegram_api_url)
         .base_file_url(file_url_for(settings.telegram_api_url))
         .request(LoggedRequest(inner, runtime.outbound))
-        .get_updates_request(get_updates_request or HTTPXRequest(connection_pool_size=2))
+        .get_updates_request(get_updates_request or AiohttpRequest(connections=2))
         .persistence(SQLPersistence(runtime.db))
         .context_types(ContextTypes(context=KopContext))
-        .rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=settings.send_rate,
-                overall_time_period=1,
-                group_max_rate=20,
-                group_time_period=60,
-                max_retries=5,
-            )
-        )
+        .rate_limiter(BudgetRateLimiter(runtime.budget))
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
     )
@@ -93,10 +83,9 @@ async def on_startup(app: Any) -> None:
     if replayed:
         _LOG.warning("replayed %d unfinished update(s)", replayed)
     jobs.schedule(app)
-    if app.runtime.settings.run_delivery_worker:
-        from bot.delivery.runner import start_delivery  # lazy: the runner imports this module
+    from bot.delivery.runner import start_delivery  # lazy: the runner imports this module
 
-        await start_delivery(app)
+    await start_delivery(app)
 
 
 async def on_shutdown(app: Any) -> None:

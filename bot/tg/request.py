@@ -1,9 +1,10 @@
 """The request layer: every Bot API call passes here, so the outbound log cannot be bypassed.
 
-`LoggedRequest` wraps another `BaseRequest` (HTTPX for real use, an offline one in tests). For
+`LoggedRequest` wraps another `BaseRequest` (aiohttp for real use, an offline one in tests). For
 content methods it retries transient failures (5xx, timeouts, dropped connections) with
 exponential backoff and records each call's outcome in the outbound log. A 429 is not retried
-here: python-telegram-bot's `AIORateLimiter`, one layer up, waits out its retry_after.
+here: the rate limiter one layer up (`bot.tg.ratelimit`, the process's send budget) pauses
+every lane for its retry_after and tries again.
 
 Two refusals are logged and then answered as success, for every caller at once: an expired
 callback query (answering it only stops a spinner), and "message is not modified" from an edit

@@ -12,10 +12,11 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboundUpdate, OutboundCall
@@ -78,13 +79,81 @@ async def record_inbound(
     return InboundStatus.DONE if row.handled_at or row.throttled else InboundStatus.UNFINISHED
 
 
+@dataclass(frozen=True)
+class InboundRow:
+    """One update to store in the inbound log."""
+
+    update_id: int
+    digest: str
+    user_id: int | None
+    chat_id: int | None
+    kind: str
+    text: str | None
+    raw: dict[str, Any]
+
+
+async def record_inbound_many(
+    session: AsyncSession, rows: list[InboundRow]
+) -> list[tuple[InboundStatus, int]]:
+    """Store a batch of updates in two statements; what to do with each (as `record_inbound`)
+    and its row id in the log."""
+    if not rows:
+        return []
+    now = utcnow()
+    table = InboundUpdate.__table__
+    stmt = (
+        insert_for(session, InboundUpdate)
+        .values([
+            {"update_id": r.update_id, "fingerprint": r.digest, "user_id": r.user_id,
+             "chat_id": r.chat_id, "kind": r.kind, "text": r.text, "raw": r.raw,
+             "received_at": now, "throttled": False}
+            for r in rows
+        ])
+        .on_conflict_do_nothing(index_elements=["update_id", "fingerprint"])
+        .returning(table.c.update_id, table.c.fingerprint, table.c.id)
+    )
+    new = {(u, f): i for u, f, i in (await session.execute(stmt)).all()}
+    known = [r for r in rows if (r.update_id, r.digest) not in new]
+    existing: dict[tuple[int, str], tuple[int, bool]] = {}
+    if known:
+        found = await session.execute(
+            select(table.c.update_id, table.c.fingerprint, table.c.id,
+                   or_(table.c.handled_at.is_not(None), table.c.throttled.is_(True))).where(
+                tuple_(table.c.update_id, table.c.fingerprint).in_(
+                    [(r.update_id, r.digest) for r in known]),
+            )
+        )
+        existing = {(u, f): (i, bool(settled)) for u, f, i, settled in found.all()}
+    out: list[tuple[InboundStatus, int]] = []
+    seen: set[tuple[int, str]] = set()
+    for r in rows:
+        key = (r.update_id, r.digest)
+        if key in new:
+            status, row_id = InboundStatus.NEW, new[key]
+        else:
+            row_id, settled = existing[key]
+            status = InboundStatus.DONE if settled else InboundStatus.UNFINISHED
+        if key in seen:  # delivered twice in one batch: the first one is handled
+            status = InboundStatus.DONE
+        seen.add(key)
+        out.append((status, row_id))
+    return out
+
+
+# Built once: these two run for every update. Core statements on the tables, not ORM-enabled
+# ones (the ORM's bulk UPDATE path costs more than the statement itself).
+_INBOUND = InboundUpdate.__table__
+_MARK_HANDLED = (
+    update(_INBOUND)
+    .where(_INBOUND.c.update_id == bindparam("u_id"), _INBOUND.c.fingerprint == bindparam("digest"))
+    .values(handled_at=bindparam("at"))
+)
+_ADD_OUTBOUND = OutboundCall.__table__.insert()
+
+
 async def mark_handled(session: AsyncSession, update_id: int, digest: str) -> None:
     """Record that the update's handling committed."""
-    await session.execute(
-        update(InboundUpdate)
-        .where(InboundUpdate.update_id == update_id, InboundUpdate.fingerprint == digest)
-        .values(handled_at=utcnow())
-    )
+    await session.execute(_MARK_HANDLED, {"u_id": update_id, "digest": digest, "at": utcnow()})
 
 
 async def mark_throttled(session: AsyncSession, update_id: int) -> None:
@@ -125,7 +194,7 @@ async def unfinished_since(session: AsyncSession, since: datetime) -> list[dict[
 
 async def add_outbound(session: AsyncSession, **fields: Any) -> None:
     """Store one outbound Bot API call."""
-    await session.execute(insert_for(session, OutboundCall).values(created_at=utcnow(), **fields))
+    await session.execute(_ADD_OUTBOUND, {"created_at": utcnow(), **fields})
 
 
 async def prune(session: AsyncSession, older_than: datetime) -> tuple[int, int]:

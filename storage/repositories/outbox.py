@@ -41,6 +41,7 @@ class ClaimedRow:
     chat_id: int
     person_id: int | None
     attempts: int
+    lane: int = 2
 
 
 @dataclass(frozen=True)
@@ -81,16 +82,16 @@ async def add_batch(
 
 async def add_rows(
     session: AsyncSession, *, batch_id: int, payload_id: int,
-    recipients: Sequence[tuple[int, int | None]], now: datetime,
+    recipients: Sequence[tuple[int, int | None]], now: datetime, lane: int = 2,
 ) -> None:
-    """One pending row per (chat_id, person_id), due now."""
+    """One pending row per (chat_id, person_id), due now, served in `lane`."""
     for start in range(0, len(recipients), _INSERT_CHUNK):
         chunk = recipients[start:start + _INSERT_CHUNK]
         await session.execute(
             insert_for(session, OutboxMessage),
             [
                 {"batch_id": batch_id, "payload_id": payload_id, "chat_id": chat_id,
-                 "person_id": person_id, "state": OutboxState.PENDING.value, "attempts": 0,
+                 "person_id": person_id, "state": OutboxState.PENDING.value, "attempts": 0, "lane": lane,
                  "next_attempt_at": now, "created_at": now}
                 for chat_id, person_id in chunk
             ],
@@ -133,7 +134,7 @@ async def claim(
     candidates = (
         select(_ROWS.c.id)
         .where(_ROWS.c.state == OutboxState.PENDING.value, _ROWS.c.next_attempt_at <= now)
-        .order_by(_ROWS.c.next_attempt_at, _ROWS.c.id)
+        .order_by(_ROWS.c.lane, _ROWS.c.next_attempt_at, _ROWS.c.id)
         .limit(limit)
     )
     if skip_locked:
@@ -146,10 +147,10 @@ async def claim(
         .where(chosen, _ROWS.c.state == OutboxState.PENDING.value)
         .values(state=OutboxState.SENDING.value, claimed_by=worker_id, claimed_at=now)
         .returning(_ROWS.c.id, _ROWS.c.batch_id, _ROWS.c.payload_id, _ROWS.c.chat_id,
-                   _ROWS.c.person_id, _ROWS.c.attempts)
+                   _ROWS.c.person_id, _ROWS.c.attempts, _ROWS.c.lane)
     )
     rows = (await session.execute(stmt)).all()
-    return sorted((ClaimedRow(*row) for row in rows), key=lambda r: r.id)
+    return sorted((ClaimedRow(*row) for row in rows), key=lambda r: (r.lane, r.id))
 
 
 async def renew_leases(session: AsyncSession, worker_id: str, now: datetime) -> None:

@@ -35,7 +35,7 @@ _OFFICER_ROLE = (
 _RECENT = (
     select(func.count())
     .where(InboundUpdate.user_id == bindparam("tg"), InboundUpdate.received_at >= bindparam("since"),
-           InboundUpdate.kind != "callback")
+           InboundUpdate.kind != "callback", InboundUpdate.id <= bindparam("upto"))
     .scalar_subquery()
 )
 _KNOWN = select(Person, _OFFICER_ROLE, exists().where(ManagerLink.person_id == Person.id), _RECENT).where(
@@ -44,9 +44,15 @@ _KNOWN = select(Person, _OFFICER_ROLE, exists().where(ManagerLink.person_id == P
 _FIRST_TIME = select(_OFFICER_ROLE, _RECENT)
 
 
-async def load(session: AsyncSession, telegram_id: int, since: datetime) -> SenderFacts:
-    """The facts about one Telegram user; `recent_messages` counts messages since `since`."""
-    params = {"tg": telegram_id, "since": since}
+async def load(
+    session: AsyncSession, telegram_id: int, since: datetime, upto: int | None = None
+) -> SenderFacts:
+    """The facts about one Telegram user; `recent_messages` counts messages since `since`.
+
+    `upto` is the inbound log id of the update at hand: updates logged after it (a burst is
+    logged in one batch before any of it runs) are not yet "sent before" it.
+    """
+    params = {"tg": telegram_id, "since": since, "upto": upto if upto is not None else 2**62}
     row = (await session.execute(_KNOWN, params)).one_or_none()
     if row is not None:
         return SenderFacts(row[0], row[1], bool(row[2]), int(row[3]))
