@@ -94,7 +94,8 @@ def _command(kind: Any) -> click.Command:
                    click.Option(["--to", "last"], required=True, help="Last day, inclusive.")]
     helps = {"reports": "XLSX of the annual reports of one fiscal year, one row per cooperative.",
              "registry": "CSV of the registry (the import format).",
-             "log": "CSV of the message log (in and out) for a date range."}
+             "log": "CSV of the message log (in and out) for a date range.",
+             "tickets": "CSV of the tickets opened in a date range."}
     return click.Command(kind.key, callback=run, params=params,
                          help=helps.get(kind.key, f"The {kind.key} export ({kind.extension})."))
 
@@ -103,7 +104,7 @@ def register(main: click.Group) -> None:
     """Add `kopdesk export` with one subcommand per export kind."""
     from bot.exports.base import kinds
 
-    group = click.Group("export", help="Files for officers: annual reports, registry, message log.")
+    group = click.Group("export", help="Files for officers: annual reports, registry, message log, tickets.")
     for kind in kinds():
         group.add_command(_command(kind))
     main.add_command(group)

@@ -3,12 +3,14 @@
 `/ekspor` offers the export kinds (bot.exports registry) as buttons; a kind that needs a period
 asks for it with buttons too (a fiscal year with its report count; a date range preset).
 Typed forms reach every year, range and kecamatan:
-`/ekspor laporan 2024 Semau`, `/ekspor registri Semau`, `/ekspor log 01/11/2026 30/11/2026`.
+`/ekspor laporan 2024 Semau`, `/ekspor registri Semau`, `/ekspor log 01/11/2026 30/11/2026`,
+`/ekspor tiket 01/11/2026 30/11/2026`.
 
 Buttons carry no kecamatan: the officer's scope is read again at every press, so forged data
 cannot widen it; a typed kecamatan outside it is refused and audited. The file is written on a
 worker thread (bot.exports.run_detached) into a temporary directory removed after sending.
-A tickets export plugs in as one more kind in bot/exports and needs nothing here.
+The tickets export (bot/exports/tickets.py) is one more kind; here it has only its caption,
+its period prompt and its "no tickets in this range" answer.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ from storage.types import utcnow
 
 YEARS_OFFERED = 5
 PRESETS = ("d7", "d30", "m0", "m1")
+# The period prompt and the "nothing in this range" answer of each date-range kind.
+RANGE_PROMPTS = {"tickets": "export_tickets.choose_range"}
+EMPTY_RANGE = {"log": "export.log_empty", "tickets": "export_tickets.empty"}
 PATTERN = r"^exp:(k:[a-z]{1,16}|y:[a-z]{1,16}:\d{4}|r:[a-z]{1,16}:(d7|d30|m0|m1))$"
 
 
@@ -82,7 +87,8 @@ async def _ask_period(update: Update, context: KopContext, kind: ExportKind) -> 
     else:
         rows = [[InlineKeyboardButton(context.t(f"export.range_{p}"), callback_data=f"exp:r:{kind.key}:{p}")]
                 for p in PRESETS]
-        await query.edit_message_text(context.t("export.choose_range"), reply_markup=InlineKeyboardMarkup(rows))
+        await query.edit_message_text(context.t(RANGE_PROMPTS.get(kind.key, "export.choose_range")),
+                                      reply_markup=InlineKeyboardMarkup(rows))
 
 
 def _scope_label(context: KopContext, scope: Scope) -> str:
@@ -104,6 +110,9 @@ def _caption(context: KopContext, request: ExportRequest, result: ExportResult) 
     if request.kind == "log":
         return context.t("export.caption_log", scope=scope, first=long_date(request.first_day, lang),
                          last=long_date(request.last_day, lang), **f)
+    if request.kind == "tickets":
+        return context.t("export_tickets.caption", scope=scope, first=long_date(request.first_day, lang),
+                         last=long_date(request.last_day, lang), rows=number(result.rows, lang), **f)
     return ""
 
 
@@ -128,9 +137,9 @@ async def _deliver(update: Update, context: KopContext, request_args: dict[str, 
         except ExportError as exc:
             await context.bot.send_message(chat_id, _error_text(context, exc))
             return
-        if request.kind == "log" and result.rows == 0:
+        if request.kind in EMPTY_RANGE and result.rows == 0:
             await context.bot.send_message(chat_id, context.t(
-                "export.log_empty", first=long_date(request.first_day, context.lang),
+                EMPTY_RANGE[request.kind], first=long_date(request.first_day, context.lang),
                 last=long_date(request.last_day, context.lang)))
             return
         caption = _caption(context, request, result)

@@ -1,4 +1,5 @@
-"""Exports for officers (SPEC 8): XLSX of annual reports, CSV of the registry and the message log.
+"""Exports for officers (SPEC 8): XLSX of annual reports, CSV of the registry, the message log
+and the tickets.
 
 `bot.exports.base` holds the request, the kinds registry and the size rules; each kind is one
 module that registers itself. `run` makes one export on a database; `run_detached` does it on a
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.exports import log, registry, reports  # noqa: F401  register the built-in kinds
+from bot.exports import log, registry, reports, tickets  # noqa: F401  register the built-in kinds
 from bot.exports.base import KINDS, ExportRequest, ExportResult
 from storage.db import Database
 

@@ -3,7 +3,7 @@
 An export kind (`ExportKind`) names what it writes, which period it needs (a fiscal year, a
 date range, or none) and a `write` coroutine that streams rows from its own database session
 into files. /ekspor builds its buttons from `KINDS` and the CLI calls the same writers, so a new
-kind (tickets: see handlers/exports.py's notes) is one module that calls `register_kind`.
+kind (bot/exports/tickets.py) is one module that calls `register_kind`.
 
 Size: Telegram accepts documents up to 50 MB from a bot (`EXPORT_MAX_BYTES`). A CSV larger than
 that is cut into parts at row boundaries, each with the header; an XLSX (one zip) cannot be cut
@@ -116,7 +116,7 @@ def file_stem(request: ExportRequest) -> str:
     """'laporan_2025', 'log_2026-11-01_2026-11-30', 'registri', plus the kecamatan if narrowed."""
     if request.stem:
         return request.stem
-    parts = [{"reports": "laporan", "registry": "registri", "log": "log"}.get(request.kind, request.kind)]
+    parts = [{"reports": "laporan", "registry": "registri", "log": "log", "tickets": "tiket"}.get(request.kind, request.kind)]
     if request.fiscal_year is not None:
         parts.append(str(request.fiscal_year))
     if request.first_day and request.last_day:

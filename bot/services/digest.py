@@ -8,7 +8,7 @@ the bot was down goes out at start-up.
 Contents: reports submitted since the previous digest (they are no longer announced one by
 one, so a busy morning does not flood the officers' chat), registration requests waiting,
 meetings in the next 7 days with their answer counts, the report campaign's progress, and
-tickets waiting more than 24 hours — `TICKETS_SECTION` is the hook the ticket feature fills in.
+tickets waiting more than 24 hours (`TICKETS_SECTION`, bot/services/tickets_digest.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from bot.delivery.limits import Lane
 from bot.delivery.outbox import Content, enqueue
 from bot.formatting import local_datetime, long_date
 from bot.i18n import t
-from bot.services import campaign
+from bot.services import campaign, tickets_digest
 from bot.textsplit import split_text
 from storage.models import AnnualReportRecord, Cooperative, RegistrationRequest, RequestStatus
 from storage.models_meetings import DigestRun
@@ -36,9 +36,9 @@ from storage.repositories.common import insert_for
 SOURCE = "officer_digest"
 MAX_LISTED = 15
 
-# Tickets waiting more than 24 hours (SPEC 5): the ticket feature sets this to a function that
-# returns the digest's lines for them (an empty list when none wait). None: no tickets yet.
-TICKETS_SECTION: Callable[[AsyncSession, datetime, str], Awaitable[list[str]]] | None = None
+# Tickets waiting more than 24 hours (SPEC 5): a function returning the digest's lines for them
+# (an empty list when none wait); bot/services/tickets_digest.py. None leaves the section out.
+TICKETS_SECTION: Callable[[AsyncSession, datetime, str], Awaitable[list[str]]] | None = tickets_digest.digest_lines
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ data (aggregates only, through storage/repositories), a `render` function that t
 into text lines in the officer's language, and optionally `charts` that turn it into
 `ChartData` for bot/charts.py. Sections register themselves in `SECTIONS`; `gather` runs them
 in order for one officer's scope and year. The registry, annual reports and broadcasts are
-built in (bot/services/statistics_sections.py); tickets, meetings and the report campaign add
-their own section the same way, with no change here (add their module to `_SECTION_MODULES`).
+built in (bot/services/statistics_sections.py); tickets, meetings and the report campaign are
+sections of bot/services/statistics_office.py, registered the same way (`_SECTION_MODULES`).
 
 No `telegram` import: the handler sends the text and the PNGs.
 """
@@ -27,7 +27,7 @@ from bot.i18n import t
 from bot.services.scope import Scope
 
 # Modules that register sections when imported (built-ins first; others append theirs).
-_SECTION_MODULES = ["bot.services.statistics_sections"]
+_SECTION_MODULES = ["bot.services.statistics_sections", "bot.services.statistics_office"]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from storage.models import (
     OutboundCall,
     Person,
 )
+from storage.models_support import Ticket, TicketMessage, TicketState
 
 PAGE = 1000
 
@@ -151,3 +152,36 @@ async def outbound_rows(
         for row in rows:
             yield row
         last = (rows[-1]["created_at"], rows[-1]["id"])
+
+
+async def ticket_rows(
+    session: AsyncSession, start: datetime, end: datetime, kecamatan_ids: Collection[int] | None,
+    page: int = PAGE,
+) -> AsyncIterator[RowMapping]:
+    """Tickets opened in [start, end) (drafts left out), by id, with their cooperative, kecamatan,
+    manager and number of messages (a scoped officer: tickets of his kecamatan only)."""
+    messages = (select(func.count()).where(TicketMessage.ticket_id == Ticket.id)
+                .correlate(Ticket).scalar_subquery())
+    last = 0
+    while True:
+        stmt = (
+            select(Ticket.id, Ticket.opened_at, Ticket.state, Ticket.topic, Ticket.question, Ticket.waiting_since,
+                   Ticket.answered_at, Ticket.closed_at, Ticket.escalations, Ticket.manager_telegram_id,
+                   Kecamatan.name.label("kecamatan"), Cooperative.name.label("cooperative"),
+                   Cooperative.registration_number, Person.first_name, Person.last_name, Person.username,
+                   messages.label("messages"))
+            .outerjoin(Cooperative, Cooperative.id == Ticket.cooperative_id)
+            .outerjoin(Kecamatan, Kecamatan.id == Ticket.kecamatan_id)
+            .outerjoin(Person, Person.id == Ticket.person_id)
+            .where(Ticket.opened_at >= start, Ticket.opened_at < end, Ticket.state != TicketState.DRAFT,
+                   Ticket.id > last)
+            .order_by(Ticket.id).limit(page)
+        )
+        if kecamatan_ids is not None:
+            stmt = stmt.where(Ticket.kecamatan_id.in_(list(kecamatan_ids)))
+        rows = (await session.execute(stmt)).mappings().all()
+        if not rows:
+            return
+        for row in rows:
+            yield row
+        last = rows[-1]["id"]

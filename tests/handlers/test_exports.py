@@ -58,7 +58,8 @@ async def test_buttons_lead_to_the_reports_workbook(demo) -> None:
         menu = request.sent(ADMIN_ID)[-1]
         assert menu["text"].startswith("📤 Pilih data")
         choices = buttons(menu)
-        assert list(choices) == ["📊 Laporan tahunan (XLSX)", "🏢 Registri koperasi (CSV)", "💬 Log pesan (CSV)"]
+        assert list(choices) == ["📊 Laporan tahunan (XLSX)", "🏢 Registri koperasi (CSV)", "💬 Log pesan (CSV)",
+                                 "🎫 Tiket (CSV)"]
         await bot.feed(callback_update(bot.app.bot, ADMIN_ID, choices["📊 Laporan tahunan (XLSX)"]))
         [years] = bot.calls("editMessageText")
         year_buttons = buttons(years)
@@ -167,7 +168,7 @@ async def test_log_export_by_preset_and_an_empty_range(demo) -> None:
 async def test_stale_or_forged_kind_is_not_obeyed(demo) -> None:
     request = UploadRecorder()
     async with running_bot(demo, request=request) as bot:
-        await bot.feed(callback_update(bot.app.bot, ADMIN_ID, "exp:k:tickets"))
+        await bot.feed(callback_update(bot.app.bot, ADMIN_ID, "exp:k:pajak"))
         await bot.feed(callback_update(bot.app.bot, 4242, "exp:k:registry"))
     assert request.files("sendDocument") == []
     answers = [c["text"] for c in bot.calls("answerCallbackQuery") if c.get("text")]
