@@ -1,24 +1,29 @@
 """/program: the catalogue of support programmes, browsed with buttons (SPEC 5).
 
 Categories → the programmes of one category (paged) → a card. Every step edits the same message,
-so the chat does not fill up; a card always offers "🙋 Tanya petugas" (a ticket about that
-programme) and ◀️ back. Programmes whose deadline has passed, or that an import retired, are not
+so the chat does not fill up; a card always offers "🙋 Saya tertarik" (the officers hear that
+this manager's cooperative wants the programme: `bot.services.interest`), "🙋 Tanya petugas" (a
+ticket about that programme) and ◀️ back. Programmes whose deadline has passed, or that an import retired, are not
 offered, and a button that still points at one answers that it has closed.
 """
 
 from __future__ import annotations
 
 import html
+from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import commands
 from bot.formatting import local_datetime
-from bot.services.roles import ALL_ROLES
+from bot.services import interest
+from bot.services.roles import ALL_ROLES, MANAGERS, STAFF
 from bot.tg.context import KopContext
 from handlers import menu
 from handlers.access import serves
+from handlers.notify import tell_officers
 from storage.models_support import Category, Programme
 from storage.repositories import catalogue as repo
 from storage.types import utcnow
@@ -104,21 +109,53 @@ async def show_category(update: Update, context: KopContext) -> None:
     await query.edit_message_text(text, reply_markup=InlineKeyboardMarkup(rows))
 
 
+def _offered(programme: Programme | None, now: datetime) -> bool:
+    """Open for answers: imported, active, and its deadline (if any) not past."""
+    if programme is None or not programme.active:
+        return False
+    return programme.deadline is None or programme.deadline >= now
+
+
 @serves(ALL_ROLES)
 async def show_programme(update: Update, context: KopContext) -> None:
     """A programme's card: summary, eligibility, how to apply, documents, contact, deadline."""
     query = update.callback_query
     programme = await repo.programme(context.session, int(query.data.rsplit(":", 1)[1]))
     now = utcnow()
-    if programme is None or not programme.active or (programme.deadline and programme.deadline < now):
+    if programme is None or not _offered(programme, now):
         await query.answer(context.t("prog.closed"), show_alert=True)
         return
     await query.answer()
     markup = InlineKeyboardMarkup([
+        [InlineKeyboardButton(context.t("interest.button"), callback_data=f"pg:i:{programme.id}")],
         [ask_button(context, programme.id)],
         [InlineKeyboardButton(context.t("nav.back"), callback_data=f"pg:c:{programme.category}:0")],
     ])
     await query.edit_message_text(card(context, programme), parse_mode="HTML", reply_markup=markup)
+
+
+@serves(ALL_ROLES)
+async def interested(update: Update, context: KopContext) -> None:
+    """🙋 Saya tertarik: record a manager's interest once and tell the officers; guests: /daftar."""
+    query = update.callback_query
+    programme = await repo.programme(context.session, int(query.data.rsplit(":", 1)[1]))
+    if programme is None or not _offered(programme, utcnow()):
+        await query.answer(context.t("prog.closed"), show_alert=True)
+        return
+    if context.role not in MANAGERS or context.person is None:
+        key = "interest.guest" if context.role not in STAFF else "interest.staff"
+        await query.answer(context.t(key), show_alert=True)
+        return
+    notice = await interest.record(context.session, context.person, programme,
+                                   context.runtime.settings.default_language)
+    if notice is None:
+        await query.answer(context.t("interest.already"), show_alert=True)
+        return
+    await tell_officers(context, notice)
+    await query.answer()
+    await context.bot.send_message(update.effective_chat.id,
+                                   context.html("interest.recorded", programme=programme.title),
+                                   parse_mode=ParseMode.HTML)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
@@ -127,4 +164,5 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CallbackQueryHandler(show_categories, pattern=r"^pg:home$"))
     app.add_handler(CallbackQueryHandler(show_category, pattern=r"^pg:c:[a-z]{2,16}:\d{1,3}$"))
     app.add_handler(CallbackQueryHandler(show_programme, pattern=r"^pg:p:\d{1,9}$"))
+    app.add_handler(CallbackQueryHandler(interested, pattern=r"^pg:i:\d{1,9}$"))
     menu.add_item(app, menu.MenuItem("menu.programs", ALL_ROLES, show_categories))

@@ -9,6 +9,14 @@ data carry only the question's id, checked against the presser.
 `take_free_text` is what `handlers.fallback` asks first for text (and files) outside any
 conversation: an officer's answer after Balas, a reply to a ticket, the manager's next message
 on a ticket that waits for him, a question typed after "Tanya petugas", or a new question.
+
+While his ticket still waits for an officer's first answer, what the manager types is more of
+the same question (a detail, a photo of the document): within ADD_ON_HOURS of his last message
+on that ticket (or of its opening) it is added to the ticket, in its thread in the officers'
+chat, and he is told so. The rule is time only, on purpose: nothing in the text tells reliably
+whether it is a new subject, and a wrong guess would split one case across two tickets. Later
+than that, text is a new question again; /tanya always asks a new one, and the confirmation
+says so.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -29,6 +37,7 @@ from bot.services.roles import MANAGERS, STAFF
 from bot.tg.context import KopContext
 from handlers import menu, programmes
 from handlers.access import serves
+from storage.models_support import Ticket
 from storage.repositories import catalogue as catalogue_repo
 from storage.repositories import tickets as repo
 from storage.types import utcnow
@@ -37,6 +46,7 @@ QUESTION_LIMIT = 1000  # characters of a question to match (a ticket message may
 MESSAGE_LIMIT = service.QUESTION_LIMIT
 DRAFT_HOURS = 24  # "Tanya petugas" pressed: the next message within this is the question
 FOLLOW_UP_HOURS = 24  # after an answer, the manager's next message within this continues it
+ADD_ON_HOURS = 6  # while his ticket waits for an officer, a message within this of his last is added
 _QUESTION_WORDS = frozenset(
     ["apa", "apakah", "bagaimana", "gimana", "gmn", "bgmn", "kapan", "kpn", "berapa", "brp", "dimana", "di", "mana", "siapa", "kenapa", "knp", "mengapa", "bisakah", "bolehkah", "adakah", "haruskah", "mohon", "tolong", "cara", "syarat", "how", "what", "when", "where", "who", "why", "which", "can", "could", "is", "are", "do", "does", "should", "may"]
 )
@@ -201,6 +211,15 @@ def _kind(message: Message) -> str | None:
     return None
 
 
+async def _still_waiting(context: KopContext, now: datetime) -> Ticket | None:
+    """His unanswered open ticket, if he wrote on it (or opened it) within ADD_ON_HOURS."""
+    ticket = await repo.open_awaiting_officer(context.session, context.person.id)
+    if ticket is None:
+        return None
+    last = await repo.last_manager_activity(context.session, ticket)
+    return ticket if now - last <= timedelta(hours=ADD_ON_HOURS) else None
+
+
 async def take_free_text(update: Update, context: KopContext) -> bool:
     """Handle text or a file outside a conversation if it belongs to a ticket or is a question."""
     message = update.effective_message
@@ -234,6 +253,10 @@ async def take_free_text(update: Update, context: KopContext) -> bool:
             return True
         ticket = await repo.waiting_for_manager(context.session, context.person.id,
                                                 now - timedelta(hours=FOLLOW_UP_HOURS))
+    added = False
+    if ticket is None:
+        ticket = await _still_waiting(context, now)
+        added = ticket is not None
     if ticket is not None:
         try:
             await service.manager_wrote(context.session, officers(context), ticket, context.person,
@@ -241,7 +264,7 @@ async def take_free_text(update: Update, context: KopContext) -> bool:
         except service.TicketError as exc:
             await message.reply_text(context.t(exc.key, id=ticket.id))
             return True
-        await message.reply_text(context.t("ticket.sent_more", id=ticket.id))
+        await message.reply_text(context.t("ticket.added_to_open" if added else "ticket.sent_more", id=ticket.id))
         return True
     if kind == "text" and text and looks_like_question(text):
         await answer_question(update, context, text.strip())

@@ -1,5 +1,8 @@
 """Tickets between officers and managers (SPEC 5): answers, Balas, close, reopen, lists.
 
+/tiket lists the open tickets of the officer's scope (Balas, Tutup) and those closed within the
+reopen window (Buka lagi): SPEC 5 lets an officer reopen too, with the same window as a manager.
+
 An officer answers a ticket by replying to any of its posts in the officers' chat (the post →
 ticket mapping is stored: `storage.repositories.tickets.by_post`), or with Balas: the bot asks
 him in his private chat, and his next private message is the answer (`ticket_answer_waits`).
@@ -217,25 +220,66 @@ async def pressed_save_faq(update: Update, context: KopContext) -> None:
     await query.answer(context.t("ticket.faq_saved" if new else "ticket.faq_exists", key=key), show_alert=True)
 
 
+def _age(context: KopContext, hours: int) -> str:
+    return context.t("ticket.age_days", n=hours // 24) if hours >= 48 else context.t("ticket.age_hours", n=hours)
+
+
 @serves(STAFF)
 async def open_tickets(update: Update, context: KopContext) -> None:
-    """/tiket: open tickets in the officer's scope, oldest first, with their age."""
+    """/tiket: open tickets in the officer's scope, oldest first, with their age (Balas, Tutup);
+    then the tickets closed within the reopen window, each with "Buka lagi"."""
+    settings = context.runtime.settings
+    now = utcnow()
     rows = await repo.open_for_staff(context.session, context.identity.scope)
-    if not rows:
+    closed = await repo.closed_for_staff(context.session, context.identity.scope,
+                                         now - timedelta(days=settings.ticket_reopen_days))
+    if not rows and not closed:
         await update.effective_message.reply_text(context.t("ticket.none_open"))
         return
-    now = utcnow()
-    lines = [context.t("ticket.list_header", count=len(rows))]
+    lines = [context.t("ticket.list_header", count=len(rows)) if rows else context.t("ticket.none_open")]
     buttons = []
     for ticket in rows:
-        hours = int((now - ticket.waiting_since).total_seconds() // 3600)
-        age = context.t("ticket.age_days", n=hours // 24) if hours >= 48 else context.t("ticket.age_hours", n=hours)
+        age = _age(context, int((now - ticket.waiting_since).total_seconds() // 3600))
         lines.append(f"#{ticket.id} · {age} · {html.escape(ticket.question[:80])}")
         buttons.append([InlineKeyboardButton(context.t("ticket.button_answer_id", id=ticket.id),
                                              callback_data=f"tk:r:{ticket.id}"),
                         InlineKeyboardButton(context.t("ticket.button_close"), callback_data=f"tk:x:{ticket.id}")])
+    if closed:
+        lines.append("\n" + context.t("ticket.list_closed_header", days=settings.ticket_reopen_days))
+    for ticket in closed:
+        closed_at = ticket.closed_at or now  # never None here: closed_for_staff filters on it
+        when = html.escape(local_datetime(closed_at, context.lang, settings.tz))
+        lines.append(f"#{ticket.id} · {when} · {html.escape(ticket.question[:80])}")
+        buttons.append([InlineKeyboardButton(context.t("ticket.button_reopen_id", id=ticket.id),
+                                             callback_data=f"tk:ro:{ticket.id}")])
     await update.effective_message.reply_text("\n".join(lines), parse_mode="HTML",
                                               reply_markup=InlineKeyboardMarkup(buttons))
+
+
+@serves(STAFF)
+async def officer_reopen(update: Update, context: KopContext) -> None:
+    """Buka lagi (officer, from /tiket): reopen a ticket closed within the window; tell the manager."""
+    query = update.callback_query
+    ticket = await _pressed_ticket(update, context)
+    if ticket is None:
+        return
+    if not service.may_act(context.identity, ticket):
+        await _refuse_scope(update, context, ticket)
+        return
+    days = context.runtime.settings.ticket_reopen_days
+    try:
+        await service.reopen(context.session, officers(context), ticket, update.effective_user.id, utcnow(),
+                             days, by_name=_officer_name(update))
+    except service.TicketError as exc:
+        await query.answer(context.t(exc.key, id=ticket.id, days=days), show_alert=True)
+        return
+    await query.answer(context.t("ticket.reopened_by_you", id=ticket.id))
+    person = await context.session.get(Person, ticket.person_id)
+    lang = (person.language if person else None) or context.runtime.settings.default_language
+    try:
+        await context.bot.send_message(ticket.manager_telegram_id, t(lang, "ticket.reopened_by_officer", id=ticket.id))
+    except TelegramError:
+        pass  # he blocked the bot: the ticket is open all the same
 
 
 @serves(MANAGERS)
@@ -293,8 +337,8 @@ async def manager_reopen(update: Update, context: KopContext) -> None:
     if ticket is None:
         return
     try:
-        await service.reopen(context.session, officers(context), ticket, context.person, utcnow(),
-                             context.runtime.settings.ticket_reopen_days)
+        await service.reopen(context.session, officers(context), ticket, context.person.telegram_id,
+                             utcnow(), context.runtime.settings.ticket_reopen_days)
     except service.TicketError as exc:
         await update.callback_query.answer(
             context.t(exc.key, id=ticket.id, days=context.runtime.settings.ticket_reopen_days), show_alert=True)
@@ -312,6 +356,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CallbackQueryHandler(pressed_save_faq, pattern=r"^tk:f:\d{1,12}$"))
     app.add_handler(CallbackQueryHandler(manager_close, pattern=r"^tk:c:\d{1,12}$"))
     app.add_handler(CallbackQueryHandler(manager_reopen, pattern=r"^tk:o:\d{1,12}$"))
+    app.add_handler(CallbackQueryHandler(officer_reopen, pattern=r"^tk:ro:\d{1,12}$"))
     chat_id = app.runtime.settings.officers_chat_id  # type: ignore[attr-defined]
     if chat_id is not None:
         app.add_handler(MessageHandler(

@@ -7,7 +7,9 @@ Pipeline, the same for catalogue entries and questions (so both sides meet in on
 3. spelling repair: a word the vocabulary does not know is replaced by its nearest known word
    (rapidfuzz ratio ≥ 80, words of 4+ letters) — typos such as ``koprasi``, ``pinjamn``;
 4. chat spelling and English → Indonesian (``gimana`` → ``bagaimana``, ``loan`` → ``pinjaman``);
-5. stop words out; 6. Indonesian stemming (PySastrawi: ``persyaratan`` → ``syarat``);
+5. stop words out — but not the aspect words ``sudah`` / ``belum``: "kami belum RAT" asks
+   about a late meeting, "kapan RAT" about the date, and only those words tell them apart;
+6. Indonesian stemming (PySastrawi: ``persyaratan`` → ``syarat``);
 7. synonyms folded onto one stem (``pinjam``, ``kredit``, ``permodalan`` → ``modal``;
    ``diklat``, ``bimtek`` → ``latih``).
 Word order is ignored by design (a bag of words), which is what village phrasing needs.
@@ -100,7 +102,7 @@ SYNONYMS = {
     "notaris": "akta", "npak": "akta", "ubah": "ubah", "ganti": "ubah",
 }
 
-STOPWORDS = frozenset(["yang", "dan", "di", "ke", "dari", "untuk", "ini", "itu", "saya", "kami", "kita", "anda", "ada", "adalah", "dengan", "atau", "juga", "mau", "ingin", "akan", "sudah", "belum", "bisa", "dapat", "apakah", "apa", "kah", "lah", "pun", "nya", "dong", "sih", "ya", "kok", "deh", "tolong", "mohon", "bapak", "ibu", "pak", "bu", "kak", "om", "mas", "mbak", "halo", "hai", "selamat", "pagi", "siang", "sore", "malam", "terima", "kasih", "makasih", "tanya", "bertanya", "mau", "minta", "boleh", "bagaimana", "cara", "gimana", "nih", "tuh", "oleh", "para", "sebagai", "pada", "dalam", "jika", "kalau", "the", "a", "an", "of", "to", "for", "is", "are", "do", "does", "can", "i", "we", "our", "my", "you", "your", "it", "in", "on", "and", "or", "be", "with", "please", "hello", "hi", "about", "there", "any", "this", "that", "what", "how", "which", "tahu", "info", "informasi", "soal", "tentang", "mengenai", "kami", "saja", "aja", "many", "much", "must", "should", "need", "needs", "does", "did", "has", "have", "had", "was", "were", "will", "would", "could"])
+STOPWORDS = frozenset(["yang", "dan", "di", "ke", "dari", "untuk", "ini", "itu", "saya", "kami", "kita", "anda", "ada", "adalah", "dengan", "atau", "juga", "mau", "ingin", "akan", "bisa", "dapat", "apakah", "apa", "kah", "lah", "pun", "nya", "dong", "sih", "ya", "kok", "deh", "tolong", "mohon", "bapak", "ibu", "pak", "bu", "kak", "om", "mas", "mbak", "halo", "hai", "selamat", "pagi", "siang", "sore", "malam", "terima", "kasih", "makasih", "tanya", "bertanya", "mau", "minta", "boleh", "bagaimana", "cara", "gimana", "nih", "tuh", "oleh", "para", "sebagai", "pada", "dalam", "jika", "kalau", "the", "a", "an", "of", "to", "for", "is", "are", "do", "does", "can", "i", "we", "our", "my", "you", "your", "it", "in", "on", "and", "or", "be", "with", "please", "hello", "hi", "about", "there", "any", "this", "that", "what", "how", "which", "tahu", "info", "informasi", "soal", "tentang", "mengenai", "kami", "saja", "aja", "many", "much", "must", "should", "need", "needs", "does", "did", "has", "have", "had", "was", "were", "will", "would", "could"])
 
 
 @lru_cache(maxsize=1)

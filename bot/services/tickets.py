@@ -7,7 +7,8 @@ gave it (recorded by the delivery engine on the outbox row) is how an officer's 
 ticket. Later posts reply to the first one, so a ticket is one thread in the officers' chat.
 
 States: draft → open → answered → closed. A manager's message after an answer opens it again
-(it waits for an officer); a manager may reopen a closed ticket within REOPEN_DAYS.
+(it waits for an officer); the manager or an officer may reopen a closed ticket within the
+reopen window (TICKET_REOPEN_DAYS).
 """
 
 from __future__ import annotations
@@ -216,10 +217,13 @@ async def close(
 
 
 async def reopen(
-    session: AsyncSession, officers: Officers, ticket: Ticket, person: Person, now: datetime,
-    reopen_days: int,
+    session: AsyncSession, officers: Officers, ticket: Ticket, by: int, now: datetime,
+    reopen_days: int, *, by_name: str | None = None,
 ) -> None:
-    """The manager reopens his closed ticket within `reopen_days`; it waits for an officer."""
+    """Reopen a closed ticket within `reopen_days`; it waits for an officer again.
+
+    `by` is who reopened it: the manager (`by_name` None), or an officer named `by_name`.
+    """
     if ticket.state != TicketState.CLOSED:
         raise TicketError("ticket.not_closed")
     if ticket.closed_at is None or now - ticket.closed_at > timedelta(days=reopen_days):
@@ -227,11 +231,12 @@ async def reopen(
     ticket.state = TicketState.OPEN
     ticket.waiting_since = now
     ticket.closed_at = None
-    await audit(session, "ticket_reopened", actor=person.telegram_id, subject_type="ticket",
-                subject_id=ticket.id)
+    await audit(session, "ticket_reopened", actor=by, subject_type="ticket",
+                subject_id=ticket.id, by_manager=by_name is None)
     lang = officers.lang
-    await post(session, officers, ticket,
-               Content(text=t(lang, "ticket.reopened_note", id=ticket.id), buttons=buttons(lang, ticket.id)))
+    note = (t(lang, "ticket.reopened_note", id=ticket.id) if by_name is None
+            else t(lang, "ticket.reopened_by_officer_note", id=ticket.id, who=html.escape(by_name)))
+    await post(session, officers, ticket, Content(text=note, buttons=buttons(lang, ticket.id)))
 
 
 async def escalate_due(

@@ -37,3 +37,14 @@ async def latest(session: AsyncSession, action: str | None = None, limit: int = 
     if action:
         stmt = stmt.where(AuditEntry.action == action)
     return list((await session.execute(stmt)).scalars())
+
+
+async def exists(
+    session: AsyncSession, action: str, *, actor_telegram_id: int, subject_type: str, subject_id: str
+) -> bool:
+    """Whether this actor already has an entry of `action` on this subject."""
+    stmt = select(AuditEntry.id).where(
+        AuditEntry.action == action, AuditEntry.actor_telegram_id == actor_telegram_id,
+        AuditEntry.subject_type == subject_type, AuditEntry.subject_id == subject_id,
+    ).limit(1)
+    return (await session.execute(stmt)).first() is not None

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models_delivery import OutboxMessage
@@ -99,6 +99,37 @@ async def open_for_staff(
         stmt = stmt.where(Ticket.kecamatan_id.in_(list(scope)))
     rows = await session.execute(stmt.order_by(Ticket.waiting_since, Ticket.id).limit(limit))
     return list(rows.scalars())
+
+
+async def closed_for_staff(
+    session: AsyncSession, scope: Collection[int] | None, since: datetime, limit: int = 10
+) -> list[Ticket]:
+    """Tickets closed after `since` (they may still be reopened), newest first, within a scope."""
+    stmt = select(Ticket).where(Ticket.state == TicketState.CLOSED, Ticket.closed_at >= since)
+    if scope is not None:
+        stmt = stmt.where(Ticket.kecamatan_id.in_(list(scope)))
+    rows = await session.execute(stmt.order_by(Ticket.closed_at.desc(), Ticket.id.desc()).limit(limit))
+    return list(rows.scalars())
+
+
+async def open_awaiting_officer(session: AsyncSession, person_id: int) -> Ticket | None:
+    """The manager's latest ticket that waits for an officer and has not been answered yet."""
+    rows = await session.execute(
+        select(Ticket)
+        .where(Ticket.person_id == person_id, Ticket.state == TicketState.OPEN, Ticket.answered_at.is_(None))
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    return rows.scalars().first()
+
+
+async def last_manager_activity(session: AsyncSession, ticket: Ticket) -> datetime:
+    """When the manager last wrote on the ticket (its opening if he sent nothing since)."""
+    last = (await session.execute(
+        select(func.max(TicketMessage.created_at))
+        .where(TicketMessage.ticket_id == ticket.id, TicketMessage.author == "manager")
+    )).scalar()
+    return max(ticket.opened_at, last) if last is not None else ticket.opened_at
 
 
 async def due_for_escalation(session: AsyncSession, before: datetime, limit: int = 100) -> list[Ticket]:

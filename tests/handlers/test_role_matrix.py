@@ -74,6 +74,7 @@ CALLBACKS = {
     r"^pg:home$": ("pg:home", EVERYONE),
     r"^pg:c:[a-z]{2,16}:\d{1,3}$": ("pg:c:permodalan:0", EVERYONE),
     r"^pg:p:\d{1,9}$": ("pg:p:999999", EVERYONE),
+    r"^pg:i:\d{1,9}$": ("pg:i:999999", EVERYONE),
     r"^tk:ok:\d{1,12}$": ("tk:ok:999999", {M}),
     r"^tk:q:\d{1,12}$": ("tk:q:999999", {M}),
     r"^tk:ask:p:\d{1,9}$": ("tk:ask:p:999999", {M}),
@@ -82,6 +83,7 @@ CALLBACKS = {
     r"^tk:f:\d{1,12}$": ("tk:f:999999", STAFF),
     r"^tk:c:\d{1,12}$": ("tk:c:999999", {M}),
     r"^tk:o:\d{1,12}$": ("tk:o:999999", {M}),
+    r"^tk:ro:\d{1,12}$": ("tk:ro:999999", STAFF),
     # Meetings (SPEC 6): 999999 is no meeting, so staff get "stale" / "not yours", others a refusal.
     r"^mtg:k:\d{1,9}:(rakor|rat|pelatihan|sosialisasi|lainnya)$": ("mtg:k:999999:rakor", STAFF),
     r"^mtg:all:\d{1,9}$": ("mtg:all:999999", STAFF),
