@@ -151,15 +151,21 @@ async def _pressed_ticket(update: Update, context: KopContext) -> Ticket | None:
     return ticket
 
 
+async def _staff_ticket(update: Update, context: KopContext) -> Ticket | None:
+    """The pressed ticket if the officer may act on it (his kecamatan); else answered, None."""
+    ticket = await _pressed_ticket(update, context)
+    if ticket is not None and not service.may_act(context.identity, ticket):
+        await _refuse_scope(update, context, ticket)
+        return None
+    return ticket
+
+
 @serves(STAFF)
 async def pressed_answer(update: Update, context: KopContext) -> None:
     """Balas: ask the officer for the answer in his private chat."""
     query = update.callback_query
-    ticket = await _pressed_ticket(update, context)
+    ticket = await _staff_ticket(update, context)
     if ticket is None:
-        return
-    if not service.may_act(context.identity, ticket):
-        await _refuse_scope(update, context, ticket)
         return
     if ticket.state == TicketState.CLOSED:
         await query.answer(context.t("ticket.already_closed", id=ticket.id), show_alert=True)
@@ -180,11 +186,8 @@ async def pressed_answer(update: Update, context: KopContext) -> None:
 async def pressed_close(update: Update, context: KopContext) -> None:
     """Tutup (officer): close the ticket and tell the manager."""
     query = update.callback_query
-    ticket = await _pressed_ticket(update, context)
+    ticket = await _staff_ticket(update, context)
     if ticket is None:
-        return
-    if not service.may_act(context.identity, ticket):
-        await _refuse_scope(update, context, ticket)
         return
     try:
         await service.close(context.session, officers(context), ticket, update.effective_user.id,
@@ -206,11 +209,8 @@ async def pressed_close(update: Update, context: KopContext) -> None:
 async def pressed_save_faq(update: Update, context: KopContext) -> None:
     """Simpan sebagai FAQ: a draft entry from the question and the answers."""
     query = update.callback_query
-    ticket = await _pressed_ticket(update, context)
+    ticket = await _staff_ticket(update, context)
     if ticket is None:
-        return
-    if not service.may_act(context.identity, ticket):
-        await _refuse_scope(update, context, ticket)
         return
     try:
         key, new = await service.save_as_faq(context.session, ticket, update.effective_user.id)
@@ -260,11 +260,8 @@ async def open_tickets(update: Update, context: KopContext) -> None:
 async def officer_reopen(update: Update, context: KopContext) -> None:
     """Buka lagi (officer, from /tiket): reopen a ticket closed within the window; tell the manager."""
     query = update.callback_query
-    ticket = await _pressed_ticket(update, context)
+    ticket = await _staff_ticket(update, context)
     if ticket is None:
-        return
-    if not service.may_act(context.identity, ticket):
-        await _refuse_scope(update, context, ticket)
         return
     days = context.runtime.settings.ticket_reopen_days
     try:
