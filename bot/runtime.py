@@ -26,7 +26,8 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.budget is None:
-            self.budget = SendBudget(self.settings.send_rate)
+            self.budget = SendBudget(self.settings.send_rate,
+                                     group_rate=(self.settings.group_send_rate, 60.0))
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:

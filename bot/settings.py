@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     # Largest file /ekspor sends (Telegram's bots may send documents up to 50 MB).
     export_max_bytes: int = Field(50_000_000, ge=1024, le=2_000_000_000)
     flood_limit_per_minute: int = Field(20, ge=1)
+    # Telegram's limit per group chat (messages per minute), shared by every lane of the bot.
+    group_send_rate: int = Field(20, ge=1, le=10_000)
     # Tickets (SPEC 5): raised again to officers when unanswered this long; checked every tick.
     ticket_escalate_after_hours: float = Field(24, gt=0)
     ticket_escalation_tick_seconds: float = Field(300, ge=0.5, le=86400)

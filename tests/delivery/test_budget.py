@@ -158,3 +158,10 @@ async def test_a_process_without_engine_takes_its_share_of_the_rate(runtime: Run
         left = await session.scalar(select(func.count()).select_from(DeliveryWorker)
                                     .where(DeliveryWorker.worker_id == "replies-1"))
     assert left == 0
+
+
+def test_the_group_limit_comes_from_the_settings(settings) -> None:
+    """GROUP_SEND_RATE sets the per-group limit of the process's one budget."""
+    settings.group_send_rate = 7
+    runtime = Runtime.create(settings)
+    assert runtime.budget._group_rate == (7, 60.0)
