@@ -59,7 +59,6 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
         if not isinstance(update, Update):
             await super().process_update(update)
             return
-        db = self.runtime.db
         try:
             key = (
                 (update.effective_chat.id, update.effective_user.id)
@@ -67,24 +66,35 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
                 else None
             )
             logged = self.inbound.take(update)
-            async with db.unit_of_work(update.update_id, key) as uow:
-                # Durable before any handler runs; the handlers' transaction starts after this.
-                if logged is None:
-                    row = inbound_row(update)
-                    status = await _log_inbound(uow, row)
-                else:
-                    row, status, uow.inbound_id = logged
-                digest = row.digest
-                if status is InboundStatus.DONE:
-                    _LOG.info("update %s was handled before; redelivery skipped", update.update_id)
-                    return
-                await super().process_update(update)
-                await self.update_persistence()  # queues the states into this transaction
-                uow.before_commit.append(
-                    lambda session: log_repo.mark_handled(session, update.update_id, digest)
-                )
+            await self._handle_logged(update, key, logged)
         except Exception as exc:  # the database itself failed (log, begin or commit)
             await self.process_error(update=update, error=exc)
+        finally:
+            self.inbound.finish(update)
+
+    async def _handle_logged(
+        self,
+        update: Update,
+        key: tuple[int, int] | None,
+        logged: tuple[InboundRow, InboundStatus, int] | None,
+    ) -> None:
+        db = self.runtime.db
+        async with db.unit_of_work(update.update_id, key) as uow:
+            # Durable before any handler runs; the handlers' transaction starts after this.
+            if logged is None:
+                row = inbound_row(update)
+                status = await _log_inbound(uow, row)
+            else:
+                row, status, uow.inbound_id = logged
+            digest = row.digest
+            if status is InboundStatus.DONE:
+                _LOG.info("update %s was handled before; redelivery skipped", update.update_id)
+                return
+            await super().process_update(update)
+            await self.update_persistence()  # queues the states into this transaction
+            uow.before_commit.append(
+                lambda session: log_repo.mark_handled(session, update.update_id, digest)
+            )
 
     async def process_error(
         self,
@@ -180,6 +190,10 @@ class InboundBatcher:
         self._pending: list[tuple[InboundRow, asyncio.Future[tuple[InboundStatus, int] | None]]] = []
         self._flushing = False
         self._done: dict[int, tuple[InboundRow, InboundStatus, int]] = {}
+        # (update_id, fingerprint) of the updates this process is handling now: Telegram may
+        # deliver one again before the first delivery's "handled" mark commits.
+        self._active: set[tuple[int, str]] = set()
+        self._owners: dict[int, tuple[int, str]] = {}  # id(update) -> the key it holds
         self.batches = 0  # transactions written (for tests and figures)
 
     async def log(self, update: object) -> None:
@@ -187,8 +201,14 @@ class InboundBatcher:
         if not isinstance(update, Update):
             return
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[tuple[InboundStatus, int] | None] = loop.create_future()
         row = inbound_row(update)
+        key = (row.update_id, row.digest)
+        if key in self._active:  # a redelivery of an update still being handled: skip it
+            self._done[id(update)] = (row, InboundStatus.DONE, 0)
+            return
+        self._active.add(key)
+        self._owners[id(update)] = key
+        future: asyncio.Future[tuple[InboundStatus, int] | None] = loop.create_future()
         self._pending.append((row, future))
         if not self._flushing:
             self._flushing = True
@@ -196,6 +216,12 @@ class InboundBatcher:
         stored = await future
         if stored is not None:
             self._done[id(update)] = (row, *stored)
+
+    def finish(self, update: object) -> None:
+        """`update` is done (handled, skipped or failed): a later delivery of it may run."""
+        key = self._owners.pop(id(update), None)
+        if key is not None:
+            self._active.discard(key)
 
     def take(self, update: Update) -> tuple[InboundRow, InboundStatus, int] | None:
         """The row, status and log id of an update this batcher logged (once), else None."""
@@ -260,6 +286,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             if not self._waiting[key]:
                 del self._waiting[key]
                 del self._locks[key]
+
+    def queued(self, update: object) -> int:
+        """How many logged updates of `update`'s chat are running or waiting for their turn."""
+        return self._waiting.get(chat_key(update), 0)
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy import func, select
+from telegram import Update
 
 from bot.runtime import Runtime
 from storage.models import InboundUpdate
 from storage.repositories import message_log
 from storage.repositories.message_log import InboundRow, InboundStatus
 from tests.support.harness import fetch, running_bot
+from tests.support.requests import FlakyRequest, RecordingRequest
 from tests.support.updates import message_update
 
 
@@ -61,3 +63,51 @@ async def test_record_inbound_many_statuses(runtime: Runtime) -> None:
                                      InboundStatus.DONE, InboundStatus.NEW]
     assert again[0][1] == first[0][1] and again[1][1] == first[1][1]
     assert again[2][1] == again[3][1]
+
+
+class _GatedRequest(FlakyRequest):
+    """Holds every sendMessage until `gate` is set (never fails)."""
+
+    def __init__(self, inner: RecordingRequest) -> None:
+        super().__init__(inner, method="sendMessage", failures=0)
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    async def do_request(self, url: str, method: str, request_data=None, **kwargs):  # type: ignore[no-untyped-def]
+        if url.endswith("/sendMessage"):
+            self.waiting.set()
+            await self.gate.wait()
+        return await super().do_request(url, method, request_data, **kwargs)
+
+
+async def test_a_redelivery_while_the_first_is_still_running_is_skipped(runtime: Runtime) -> None:
+    """Telegram delivers an update again before the first delivery's handling has committed
+    (a getUpdates retried after a timeout): the copy is logged but not handled a second time."""
+    recording = RecordingRequest()
+    gated = _GatedRequest(recording)
+    async with running_bot(runtime, request=recording, inner=gated) as bot:
+        app = bot.app
+        first = message_update(app.bot, 7001, "/bantuan")
+        again = Update.de_json(first.to_dict(), app.bot)
+        running = asyncio.ensure_future(
+            app.update_processor.process_update(first, app.process_update(first)))
+        await gated.waiting.wait()  # the first delivery is answering, not yet committed
+        second = asyncio.ensure_future(
+            app.update_processor.process_update(again, app.process_update(again)))
+        # The copy is logged and waits its turn. (Without the in-process check, SQLite's log of
+        # the copy would wait for the first one's write lock, so on SQLite the race cannot
+        # happen; give up waiting then, and let the first one finish.)
+        async def copy_waits() -> None:
+            while app.update_processor.queued(again) < 2:
+                await asyncio.sleep(0.01)
+
+        try:
+            await asyncio.wait_for(copy_waits(), 5)
+        except TimeoutError:
+            assert runtime.db.is_sqlite, "the copy was never logged"
+        gated.gate.set()
+        await asyncio.gather(running, second)
+        assert len(bot.calls("sendMessage")) == 1
+        rows = await fetch(runtime.db, InboundUpdate)
+        assert [r.update_id for r in rows] == [first.update_id]
+        assert rows[0].handled_at is not None
