@@ -9,7 +9,9 @@ progress reports — waits here for its turn:
   SEND_RATE in fixed shares: each live process registers in `delivery_workers` and takes
   SEND_RATE / (live processes) (see `bot.delivery.engine` and `bot.delivery.membership`).
 - Lanes: a free slot goes to the waiting call of the most urgent lane — the reply to the person
-  who just wrote, then officers' notices, then bulk. Bulk only fills what the others leave.
+  who just wrote, then officers' notices, then bulk — except that a lane kept waiting gets a
+  small guaranteed share (`LANE_SHARE`: notices 1 slot in 5, bulk 1 in 20) so that a sustained
+  stream of replies can slow the officers' notices and the broadcasts but never stop them.
 - Groups (negative chat ids): at most 20 in any minute, whatever the lane.
 - Any chat: about one per second for notices and bulk (a reply may follow its user's message at
   once: a user who wrote is waiting for it).
@@ -58,6 +60,10 @@ class Lane(enum.IntEnum):
     BULK = 2  # broadcasts, invitations, reminders, digests
 
 
+# The least share of the slots a waiting lane gets, however busy the more urgent lanes are.
+LANE_SHARE = {Lane.NOTICE: 0.2, Lane.BULK: 0.05}
+
+
 def bucket_shape(rate: float) -> tuple[float, float]:
     """(capacity, drain per second) that never let more than `rate` sends into one second."""
     margin, jitter = (MARGIN, JITTER) if rate <= FAST_RATE else (FAST_MARGIN, FAST_JITTER)
@@ -76,6 +82,8 @@ class _PriorityBucket:
     def __init__(self, rate: float, paused_until: Callable[[], float]) -> None:
         self._paused_until = paused_until
         self._queues: list[deque[asyncio.Future[None]]] = [deque() for _ in Lane]
+        # Slots a waiting lane is owed (LANE_SHARE per slot handed out while it waited).
+        self._credit: list[float] = [0.0 for _ in Lane]
         self._timer: asyncio.TimerHandle | None = None
         self._stamp: float | None = None
         self.set_rate(rate)
@@ -92,14 +100,12 @@ class _PriorityBucket:
             self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._drain)
         self._stamp = now
 
-    def _waiting(self, up_to: Lane) -> bool:
-        return any(self._queues[: up_to + 1])
-
     async def take(self, lane: Lane) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
         self._refill(now)
-        if self._tokens >= 1 and now >= self._paused_until() and not self._waiting(lane):
+        # Straight through only if nobody waits: a waiting lane may be owed this slot.
+        if self._tokens >= 1 and now >= self._paused_until() and not any(self._queues):
             self._tokens -= 1
             return
         future: asyncio.Future[None] = loop.create_future()
@@ -132,19 +138,35 @@ class _PriorityBucket:
         now = loop.time()
         self._refill(now)
         if now >= self._paused_until():
-            for queue in self._queues:
-                while queue and self._tokens >= 1:
-                    future = queue.popleft()
-                    if not future.done():  # a waiter that gave up (cancelled) takes nothing
-                        self._tokens -= 1
-                        future.set_result(None)
-                if self._tokens < 1:
-                    break
+            while self._tokens >= 1 and (lane := self._next_lane()) is not None:
+                self._queues[lane].popleft().set_result(None)
+                self._tokens -= 1
+        self._drop_given_up()
+        if any(self._queues):
+            self._arm(loop)
+
+    def _drop_given_up(self) -> None:
+        """Forget waiters that gave up (cancelled): they take nothing."""
         for queue in self._queues:
             while queue and queue[0].done():
                 queue.popleft()
-        if any(self._queues):
-            self._arm(loop)
+
+    def _next_lane(self) -> Lane | None:
+        """The lane the next free slot goes to: the most urgent waiting one, unless a less
+        urgent lane has waited long enough to be owed a slot (see LANE_SHARE)."""
+        self._drop_given_up()
+        waiting = [lane for lane in Lane if self._queues[lane]]
+        if not waiting:
+            return None
+        for lane, share in LANE_SHARE.items():
+            if not self._queues[lane]:
+                self._credit[lane] = 0.0  # a share is not saved up while nothing waits
+            else:
+                self._credit[lane] += share
+        owed = [lane for lane in reversed(waiting) if self._credit[lane] >= 1.0]
+        chosen = owed[0] if owed else waiting[0]
+        self._credit[chosen] = max(0.0, self._credit[chosen] - 1.0)
+        return chosen
 
     def fail_all(self, exc: BaseException) -> None:
         for queue in self._queues:

@@ -125,6 +125,30 @@ async def test_notices_go_before_bulk() -> None:
     assert order.index("notice") <= 2  # at most the bucket's burst went before it
 
 
+async def test_a_stream_of_replies_slows_notices_and_bulk_but_never_stops_them() -> None:
+    """200 replies queued at once with 10 notices and 3 bulk sends: the replies go first, but
+    every fifth slot is a notice's and every twentieth a bulk send's while they wait."""
+    budget = SendBudget(200, chat_interval=0.0)
+    order: list[Lane] = []
+
+    async def one(lane: Lane, chat: int) -> None:
+        await budget.wait(chat, lane)
+        order.append(lane)
+
+    # Take the burst of the bucket first, so that everything below waits in the queues.
+    while budget._overall._tokens >= 1:  # noqa: SLF001 - the bucket's state is the subject here
+        await budget.wait(1, Lane.REPLY)
+    tasks = [asyncio.create_task(one(Lane.REPLY, 10_000 + i)) for i in range(200)]
+    tasks += [asyncio.create_task(one(Lane.NOTICE, -100 - i)) for i in range(10)]
+    tasks += [asyncio.create_task(one(Lane.BULK, 20_000 + i)) for i in range(3)]
+    await asyncio.gather(*tasks)
+    notices = [i for i, lane in enumerate(order) if lane is Lane.NOTICE]
+    bulk = [i for i, lane in enumerate(order) if lane is Lane.BULK]
+    assert notices[0] <= 5 and notices[-1] <= 55  # one slot in five
+    assert bulk[0] <= 21 and bulk[-1] <= 65  # one slot in twenty
+    assert order[:3] == [Lane.REPLY] * 3  # yet the replies still lead
+
+
 def test_what_takes_a_turn() -> None:
     """Sends, copies and edits count against the limit; answers and getters do not."""
     assert takes_a_turn("sendMessage") and takes_a_turn("copyMessage")

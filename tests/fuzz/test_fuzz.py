@@ -40,6 +40,7 @@ from storage.models import (
     AnnualReportRecord, AuditEntry, Cooperative, InboundUpdate, ManagerPosition, OfficerRole, OutboundCall,
     Person, RegistrationRequest,
 )
+from storage.models_delivery import OutboxMessage
 from storage.repositories import officers, people, registry
 from storage.repositories.coop_browse import kecamatan_name
 from storage.types import utcnow
@@ -273,6 +274,8 @@ async def test_fuzz(scene: dict[str, Any], bot: BotProcess, recording: Recording
     summary = (f"seed {SEED}: {len(run.sent)} updates ({sum(s.duplicate for s in run.sent)} duplicates, "
                f"{sum(s.epoch for s in run.sent)} after the restart of update ids) of {len(kinds)} kinds "
                f"in {fuzz_seconds:.0f} s ({run.waited:.0f} s waiting for the bot)\n" + checks.report(results))
+    if results["deep paths reached"]:
+        summary += "\n" + await deep_path_trace(db)
     refusals = checks.refusals(await client.calls())
     summary += "\nBot API refusals (diagnostic): " + (
         "; ".join(f"{n}× {k}" for k, n in refusals.most_common(12)) or "none")
@@ -280,6 +283,33 @@ async def test_fuzz(scene: dict[str, Any], bot: BotProcess, recording: Recording
     (tmp_path / "fuzz-violations.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     print(summary)
     assert not any(results.values()), summary
+
+
+async def deep_path_trace(db: Database) -> str:
+    """What the database holds of the registration request path, to tell why it stalled."""
+    lines = ["registration path, as stored:"]
+    async with db.session() as session:
+        for r in await session.execute(select(RegistrationRequest).where(
+                RegistrationRequest.telegram_id == APPLICANT)):
+            req = r[0]
+            lines.append(f"  request {req.id}: {req.status} created {req.created_at:%H:%M:%S}"
+                         f" decided {req.decided_at and f'{req.decided_at:%H:%M:%S}'}")
+        for row in await session.execute(
+                select(OutboxMessage).where(OutboxMessage.chat_id.in_([OFFICERS_CHAT, APPLICANT]))
+                .order_by(OutboxMessage.id)):
+            m = row[0]
+            lines.append(f"  outbox {m.id} chat {m.chat_id} lane {m.lane} {m.state} attempts {m.attempts}"
+                         f" due {m.next_attempt_at:%H:%M:%S} created {m.created_at:%H:%M:%S}"
+                         f" sent {m.sent_at and f'{m.sent_at:%H:%M:%S}'} {m.last_error or ''}")
+        for row in await session.execute(
+                select(InboundUpdate).where(or_(InboundUpdate.user_id == APPLICANT,
+                                                InboundUpdate.user_id == OFFICER))
+                .order_by(InboundUpdate.id)):
+            u = row[0]
+            lines.append(f"  update {u.update_id} from {u.user_id} in {u.chat_id} {u.kind} {u.text!r:.40}"
+                         f" at {u.received_at:%H:%M:%S} handled {u.handled_at and f'{u.handled_at:%H:%M:%S}'}"
+                         f" throttled {u.throttled}")
+    return "\n".join(lines)
 
 
 async def gather(run: FuzzRun, client: SandboxClient, db: Database, bot: BotProcess, cast: Cast,
