@@ -6,12 +6,22 @@ global, so tests can run several bots side by side.
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass, field
 
 from bot.delivery.limits import SendBudget
 from bot.message_log import OutboundLog
 from bot.settings import Settings
 from storage.db import Database
+
+
+def default_worker_id(db: Database) -> str:
+    """This process among the deployment's (its delivery worker, its share of the send budget,
+    its claim on the scheduler lease). SQLite: one id per host, so a restart takes back at once
+    what it left; PostgreSQL: host and pid."""
+    host = socket.gethostname()
+    return f"sqlite@{host}" if db.is_sqlite else f"{host}:{os.getpid()}"
 
 
 @dataclass
@@ -23,8 +33,12 @@ class Runtime:
     outbound: OutboundLog
     # Telegram's limits belong to the bot: every send of this process waits here.
     budget: SendBudget = field(default=None)  # type: ignore[assignment]
+    # This process among the deployment's (default: `default_worker_id`).
+    instance_id: str = ""
 
     def __post_init__(self) -> None:
+        if not self.instance_id:
+            self.instance_id = default_worker_id(self.db)
         if self.budget is None:
             self.budget = SendBudget(self.settings.send_rate,
                                      group_rate=(self.settings.group_send_rate, 60.0))

@@ -109,6 +109,21 @@ class DeliveryWorker(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class SchedulerLease(Base):
+    """Which process runs a deployment's scheduled work, and until when (SPEC 13).
+
+    Reminders, the report campaign, the digest, ticket escalations and the daily status refresh
+    run in the process holding the lease; the holder renews it on every tick, and another
+    process takes it over once it has expired (the holder was killed or cut off).
+    """
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class BroadcastStatus(enum.StrEnum):
     """A broadcast from composing to delivered."""
 

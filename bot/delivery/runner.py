@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from typing import Any
 
 from telegram import Bot
@@ -21,18 +19,11 @@ from bot.delivery.engine import DeliveryEngine, EngineConfig
 from bot.delivery.http import AiohttpRequest
 from bot.delivery.journal import Journal, JournalLog
 from bot.delivery.reports import Reporter
-from bot.runtime import Runtime
+from bot.runtime import Runtime, default_worker_id
 from bot.tg.request import LoggedRequest
-from storage.db import Database
 
 _LOG = logging.getLogger(__name__)
 _APP_KEY = "_delivery_engine"
-
-
-def default_worker_id(db: Database) -> str:
-    """SQLite: one id per host, so a restart reclaims what it left; PostgreSQL: host and pid."""
-    host = socket.gethostname()
-    return f"sqlite@{host}" if db.is_sqlite else f"{host}:{os.getpid()}"
 
 
 def reporters() -> dict[str, Reporter]:

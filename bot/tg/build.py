@@ -91,8 +91,10 @@ async def on_startup(app: Any) -> None:
 async def on_shutdown(app: Any) -> None:
     """At shutdown: stop the delivery engine; the rows it held go back to the outbox."""
     from bot.delivery.runner import stop_delivery
+    from bot.tg.ticks import give_up_lease
 
     await stop_delivery(app)
+    await give_up_lease(app)
 
 
 ALLOWED_UPDATES = Update.ALL_TYPES

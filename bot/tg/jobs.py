@@ -7,6 +7,7 @@ from datetime import time, timedelta
 from typing import Any
 
 from bot.services import report_flow
+from bot.tg.ticks import leads
 from storage.types import utcnow
 
 _LOG = logging.getLogger(__name__)
@@ -16,6 +17,8 @@ ESCALATION_JOB = "ticket-escalation"
 
 async def refresh_statuses(context: Any) -> None:
     """Daily: re-apply the status rule, so a cooperative turns tidak aktif as years pass."""
+    if not await leads(context.application):
+        return
     runtime = context.application.runtime
     settings = runtime.settings
     now = utcnow()
@@ -34,7 +37,8 @@ async def escalate_tickets(context: Any) -> None:
     the clock's now(): a restart or a moved clock changes nothing about what is due.
     """
     from bot.services.tickets import Officers, escalate_due
-
+    if not await leads(context.application):
+        return
     runtime = context.application.runtime
     settings = runtime.settings
     chat = settings.officers_chat_id or (settings.admin_ids[0] if settings.admin_ids else None)

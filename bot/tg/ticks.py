@@ -14,18 +14,54 @@ if their meeting began), and a digest missed at 08:00 is sent.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from bot.services import campaign, digest, reminders
+from storage.repositories import leases
 from storage.types import utcnow
 
 _LOG = logging.getLogger(__name__)
 TICK_JOB = "scheduler-tick"
+LEASE = "scheduler"  # the lease of the deployment's scheduled work (storage.models_delivery)
+LEASE_TICKS = 3  # the lease lasts three tick intervals: a dead holder is replaced after that
+
+
+async def leads(app: Any) -> bool:
+    """Whether this process runs the deployment's scheduled work now: it takes or renews the
+    scheduler lease. Several processes on one database (SPEC 13) each run the same jobs; only
+    the holder does the work, so nothing scheduled happens once per process."""
+    runtime = app.runtime
+    ttl = timedelta(seconds=LEASE_TICKS * runtime.settings.reminder_tick_seconds)
+    try:
+        async with runtime.db.session() as session:
+            held = await leases.hold(session, LEASE, runtime.instance_id, now=utcnow(), ttl=ttl)
+    except Exception:  # noqa: BLE001 -- logged; the next tick asks again
+        _LOG.exception("could not take or renew the scheduler lease")
+        return False
+    if held != app.bot_data.get("_leads"):
+        app.bot_data["_leads"] = held
+        _LOG.info("this process %s the deployment's scheduled work",
+                  "now runs" if held else "leaves to another process")
+    return held
+
+
+async def give_up_lease(app: Any) -> None:
+    """At a clean stop: another process may take the scheduled work over at once."""
+    if not app.bot_data.get("_leads"):
+        return
+    try:
+        async with app.runtime.db.session() as session:
+            await leases.release(session, LEASE, app.runtime.instance_id)
+    except Exception:  # noqa: BLE001 -- the lease expires by itself
+        _LOG.warning("could not give up the scheduler lease; it expires by itself")
 
 
 async def tick(context: Any) -> None:
     """Queue whatever fell due; wake this process's delivery engine if something was queued."""
     app = context.application
+    if not await leads(app):
+        return
     runtime = app.runtime
     settings = runtime.settings
     queued = 0
