@@ -20,7 +20,7 @@ from bot.delivery.http import AiohttpRequest
 from bot.delivery.journal import Journal, JournalLog
 from bot.delivery.reports import Reporter
 from bot.runtime import Runtime, default_worker_id
-from bot.tg.request import LoggedRequest
+from bot.tg.request import LoggedRequest, file_url_for
 
 _LOG = logging.getLogger(__name__)
 _APP_KEY = "_delivery_engine"
@@ -35,8 +35,6 @@ def reporters() -> dict[str, Reporter]:
 
 def create_engine(runtime: Runtime, *, worker_id: str | None = None, **overrides: Any) -> DeliveryEngine:
     """A delivery engine for this runtime's settings and database (not started)."""
-    from bot.tg.build import file_url_for
-
     settings = runtime.settings
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is required for the delivery engine")

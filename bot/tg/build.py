@@ -10,13 +10,15 @@ from telegram.ext import Application, ContextTypes
 from telegram.request import BaseRequest
 
 from bot.delivery.http import AiohttpRequest
+from bot.delivery.runner import start_delivery, stop_delivery
 from bot.runtime import Runtime
 from bot.tg.application import KopDeskApplication, PerChatUpdateProcessor
 from bot.tg import jobs
 from bot.tg.command_lists import publish_commands, staff_chats
 from bot.tg.context import KopContext
 from bot.tg.ratelimit import BudgetRateLimiter
-from bot.tg.request import LoggedRequest
+from bot.tg.request import LoggedRequest, file_url_for
+from bot.tg.ticks import give_up_lease
 from handlers import register_all
 from storage.persistence import SQLPersistence
 from storage.repositories import registry
@@ -29,12 +31,6 @@ MAX_CONCURRENT_UPDATES = 32
 # wait to be logged (bot/tg/application.py::_log_inbound) rather than fail.
 SQLITE_CONCURRENT_UPDATES = 8
 SANDBOX_TOKEN = "123456:SANDBOX-TOKEN"
-
-
-def file_url_for(base_url: str) -> str:
-    """Telegram's file URL beside a Bot API base URL (``…/bot`` → ``…/file/bot``)."""
-    head, sep, _ = base_url.rstrip("/").rpartition("/bot")
-    return f"{head}/file/bot" if sep else base_url.rstrip("/") + "/file/bot"
 
 
 def build_application(
@@ -83,16 +79,11 @@ async def on_startup(app: Any) -> None:
     if replayed:
         _LOG.warning("replayed %d unfinished update(s)", replayed)
     jobs.schedule(app)
-    from bot.delivery.runner import start_delivery  # lazy: the runner imports this module
-
     await start_delivery(app)
 
 
 async def on_shutdown(app: Any) -> None:
     """At shutdown: stop the delivery engine; the rows it held go back to the outbox."""
-    from bot.delivery.runner import stop_delivery
-    from bot.tg.ticks import give_up_lease
-
     await stop_delivery(app)
     await give_up_lease(app)
 

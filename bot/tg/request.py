@@ -26,6 +26,12 @@ from telegram.request import BaseRequest, RequestData
 from bot.message_log import OutboundLog, is_content_method
 
 _LOG = logging.getLogger(__name__)
+
+
+def file_url_for(base_url: str) -> str:
+    """Telegram's file URL beside a Bot API base URL (``…/bot`` → ``…/file/bot``)."""
+    head, sep, _ = base_url.rstrip("/").rpartition("/bot")
+    return f"{head}/file/bot" if sep else base_url.rstrip("/") + "/file/bot"
 _STALE_QUERY = "query is too old"
 _NOT_MODIFIED = "message is not modified"
 _TRUE = b'{"ok":true,"result":true}'

@@ -195,7 +195,8 @@ async def test_a_failure_while_writing_commits_no_code_and_leaves_no_file(
     demo: Database, runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The PDF fails after the CSV is written: the codes roll back and the CSV is removed."""
-    from bot import cli_invites, invite_sheet
+    from bot import invite_sheet
+    from bot.cli import invites as cli_invites
 
     def broken(*args, **kwargs):
         raise OSError("disk full")

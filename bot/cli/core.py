@@ -1,4 +1,4 @@
-"""The `kopdesk` command line (SPEC 12)."""
+"""The `kopdesk` group and the commands that run the bot: run, demo, check, db, prune (SPEC 12)."""
 
 from __future__ import annotations
 
@@ -13,30 +13,10 @@ from urllib.parse import urlsplit
 import click
 
 from bot.logging_setup import configure_logging, redact
-from bot.settings import Settings, SettingsError, load_settings
+from bot.cli.common import load, upgrade_database
+from bot.settings import Settings
 
 _LOG = logging.getLogger("kopdesk")
-
-
-def _settings(**overrides: Any) -> Settings:
-    """Load the settings or exit with status 2 and one line per bad setting."""
-    try:
-        settings = load_settings(**overrides)
-    except SettingsError as error:
-        for line in error.lines:
-            click.echo(f"configuration error: {line}", err=True)
-        sys.exit(2)
-    if settings.clock_offset_file is not None:
-        from bot.clock import OffsetFileClock, install
-
-        install(OffsetFileClock(settings.clock_offset_file))
-    return settings
-
-
-def _upgrade(url: str) -> None:
-    from storage.migrate import upgrade
-
-    upgrade(url)
 
 
 @click.group()
@@ -48,7 +28,7 @@ def main() -> None:
 @click.option("--webhook", is_flag=True, help="Receive updates by webhook (WEBHOOK_URL) instead of polling.")
 def run(webhook: bool) -> None:
     """Run the bot against Telegram (or TELEGRAM_API_URL) until stopped."""
-    settings = _settings()
+    settings = load()
     if settings.bot_token is None:
         click.echo("configuration error: BOT_TOKEN: required for `kopdesk run` (see .env.example)", err=True)
         sys.exit(2)
@@ -56,7 +36,7 @@ def run(webhook: bool) -> None:
         click.echo("configuration error: WEBHOOK_URL: required with --webhook", err=True)
         sys.exit(2)
     configure_logging(settings.log_level, settings.secrets())
-    _upgrade(settings.database_url)
+    upgrade_database(settings.database_url)
 
     from telegram.error import InvalidToken
 
@@ -111,7 +91,7 @@ def _serve(app: Any, settings: Settings, webhook: bool) -> None:
 @main.command()
 def check() -> None:
     """Check configuration, database and Telegram reachability, one line each."""
-    settings = _settings()
+    settings = load()
     configure_logging("WARNING", settings.secrets())
     click.echo("configuration: ok")
     failures = asyncio.run(_check(settings))
@@ -160,9 +140,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations to DATABASE_URL."""
-    settings = _settings()
+    settings = load()
     configure_logging(settings.log_level, settings.secrets())
-    _upgrade(settings.database_url)
+    upgrade_database(settings.database_url)
     click.echo("database: up to date")
 
 
@@ -178,9 +158,9 @@ def demo(port: int, no_chat: bool, user_id: int, as_admin: bool) -> None:
     overrides: dict[str, Any] = {"telegram_api_url": f"http://127.0.0.1:{port}/bot", "bot_token": SANDBOX_TOKEN}
     if as_admin:
         overrides["admin_ids"] = [user_id]
-    settings = _settings(**overrides)
+    settings = load(**overrides)
     configure_logging("WARNING", settings.secrets())
-    _upgrade(settings.database_url)
+    upgrade_database(settings.database_url)
     asyncio.run(_demo(settings, port, no_chat, user_id))
 
 
@@ -267,7 +247,7 @@ def logs() -> None:
 @click.option("--older-than", default=None, help="Age such as 365d or 48h (default LOG_RETENTION_DAYS).")
 def logs_prune(older_than: str | None) -> None:
     """Delete raw inbound and outbound logs older than the given age."""
-    settings = _settings()
+    settings = load()
     if older_than is None:
         age = timedelta(days=settings.log_retention_days)
     else:
@@ -292,26 +272,3 @@ async def _prune(settings: Settings, age: timedelta) -> tuple[int, int]:
             return await message_log.prune(session, utcnow() - age)
     finally:
         await db.dispose()
-
-
-from bot.cli_registry import register as _register_registry  # noqa: E402
-
-_register_registry(main)
-
-from bot.cli_delivery import register as _register_delivery  # noqa: E402
-
-_register_delivery(main)
-
-from bot.cli_invites import register as _register_invites  # noqa: E402
-
-_register_invites(main)
-
-from bot.cli_catalogue import register as _register_catalogue  # noqa: E402
-
-_register_catalogue(main)
-from bot.cli_exports import register as _register_exports  # noqa: E402
-
-_register_exports(main)
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """`kopdesk invites create`: invitation sheets for whole kecamatan, as handed out at a rakor.
 
-Registered on the main group by `bot.cli` through `register(main)`. The codes are made by
+Registered on the main group by `bot.cli` (the package) through `register(main)`. The codes are made by
 `bot.services.bulk_invites` in one transaction, and the files are written inside it: if writing
 fails nothing is committed, and if the commit fails the files are removed, so no sheet ever
 carries a code the database does not have.
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from bot.cli.common import prepare, run_with_database
 from tqdm import tqdm
 
 from bot.settings import Settings
@@ -54,12 +56,11 @@ def invites_create(
     bot_username: str | None, lang: str | None, officer_id: int, no_progress: bool,
 ) -> None:
     """Invite codes for the cooperatives of some kecamatan: a CSV and printable cards with QR codes."""
-    from bot.cli_registry import _prepare, _run
 
     if bool(names) == every:
         click.echo("error: give --kecamatan NAME (one or more) or --all", err=True)
         sys.exit(2)
-    settings = _prepare()
+    settings = prepare()
     username = _bot_username(settings, bot_username)
     out_dir.mkdir(parents=True, exist_ok=True)
     job = _Job(settings, None if every else list(names), out_dir, sheet_format, include_managed, username,
@@ -67,7 +68,7 @@ def invites_create(
     from bot.services.officers import UnknownKecamatan
 
     try:
-        _run(settings, job.run)
+        run_with_database(settings, job.run)
     except UnknownKecamatan as exc:
         click.echo(f"error: {exc} (see the kecamatan loaded by `kopdesk seed-demo` or an import)", err=True)
         sys.exit(2)

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from bot.cli_registry import _prepare, _run
+from bot.cli.common import prepare, run_with_database
 
 
 def _day(text: str | None, today: date) -> date | None:
@@ -43,7 +43,7 @@ def _command(kind: Any) -> click.Command:
         if file.suffix.lower() != f".{kind.extension}":
             click.echo(f"error: {file.name}: this export is written as .{kind.extension}", err=True)
             sys.exit(2)
-        settings = _prepare()
+        settings = prepare()
         now = utcnow()
         today = now.astimezone(settings.tz).date()
         values: dict[str, Any] = {}
@@ -73,7 +73,7 @@ def _command(kind: Any) -> click.Command:
 
         file.parent.mkdir(parents=True, exist_ok=True)
         try:
-            result = _run(settings, work)
+            result = run_with_database(settings, work)
         except UnknownKecamatan as exc:
             click.echo(f"error: unknown kecamatan: {', '.join(exc.names)}", err=True)
             sys.exit(2)

@@ -12,12 +12,13 @@ from typing import Any
 
 import click
 
+from bot.cli.common import prepare, run_with_database
+
 
 def _import(kind: str, file: Path) -> None:
-    from bot.cli_registry import _prepare, _run
     from bot.services.catalogue import import_catalogue
 
-    settings = _prepare()
+    settings = prepare()
 
     async def work(db: Any) -> Any:
         async with db.session() as session:
@@ -26,7 +27,7 @@ def _import(kind: str, file: Path) -> None:
                 await session.rollback()
             return result
 
-    result = _run(settings, work)
+    result = run_with_database(settings, work)
     for problem in result.problems:
         click.echo(str(problem))
     if result.problems:
@@ -39,16 +40,15 @@ def _import(kind: str, file: Path) -> None:
 
 
 def _export(kind: str, output: Path | None) -> None:
-    from bot.cli_registry import _prepare, _run
     from bot.services.catalogue import export_catalogue
 
-    settings = _prepare()
+    settings = prepare()
 
     async def work(db: Any) -> str:
         async with db.session() as session:
             return await export_catalogue(session, kind, settings.tz)  # type: ignore[arg-type]
 
-    text = _run(settings, work)
+    text = run_with_database(settings, work)
     if output is None:
         click.echo(text, nl=False)
     else:

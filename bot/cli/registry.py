@@ -1,6 +1,6 @@
 """Registry commands of the `kopdesk` CLI: `coops import|export`, `officers`, `seed-demo`.
 
-Registered on the main group by `bot.cli` through `register(main)`. Every command loads the
+Registered on the main group by `bot.cli` (the package) through `register(main)`. Every command loads the
 settings and brings the database up to date first, as `kopdesk db upgrade` would.
 """
 
@@ -8,41 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from bot.logging_setup import configure_logging
-from bot.settings import Settings
+from bot.cli.common import prepare, run_with_database
 from storage.models import OfficerRole
-
-T = TypeVar("T")
-
-
-def _prepare() -> Settings:
-    from bot.cli import _settings, _upgrade
-
-    settings = _settings()
-    # WARNING: alembic's INFO lines would bury the command's own output.
-    configure_logging("WARNING", settings.secrets())
-    _upgrade(settings.database_url)
-    return settings
-
-
-def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    from storage.db import Database
-
-    async def main() -> T:
-        db = Database(settings.database_url)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
-
 
 # --- coops --------------------------------------------------------------------------------
 
@@ -61,9 +33,9 @@ def coops_import(file: Path, skip_invalid: bool, no_progress: bool, create_kecam
     """Upsert cooperatives from FILE (.csv or .xlsx; see docs/IMPORT_FORMAT.md)."""
     from bot.registry_io import import_cooperatives
 
-    settings = _prepare()
+    settings = prepare()
     try:
-        result = _run(settings, lambda db: import_cooperatives(
+        result = run_with_database(settings, lambda db: import_cooperatives(
             db, file, skip_invalid=skip_invalid, progress=not no_progress,
             create_kecamatan=create_kecamatan,
         ))
@@ -93,9 +65,9 @@ def coops_export(file: Path) -> None:
     """Write the whole registry to FILE (.csv or .xlsx) in the import format."""
     from bot.registry_io import export_cooperatives
 
-    settings = _prepare()
+    settings = prepare()
     try:
-        count = _run(settings, lambda db: export_cooperatives(db, file))
+        count = run_with_database(settings, lambda db: export_cooperatives(db, file))
     except ValueError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -119,7 +91,7 @@ def officers_add(telegram_id: int, name: str, role: str, kecamatan: tuple[str, .
     """Add an officer (or update one: name, role and scope are replaced)."""
     from bot.services.officers import UnknownKecamatan, add_officer
 
-    settings = _prepare()
+    settings = prepare()
 
     async def work(db: Any) -> Any:
         async with db.session() as session:
@@ -128,7 +100,7 @@ def officers_add(telegram_id: int, name: str, role: str, kecamatan: tuple[str, .
             )
 
     try:
-        change = _run(settings, work)
+        change = run_with_database(settings, work)
     except UnknownKecamatan as exc:
         click.echo(f"error: {exc} (see the kecamatan loaded by `kopdesk seed-demo` or an import)", err=True)
         sys.exit(2)
@@ -142,13 +114,13 @@ def officers_remove(telegram_id: int) -> None:
     """Remove an officer (deactivated; the audit log keeps his name)."""
     from bot.services.officers import remove_officer
 
-    settings = _prepare()
+    settings = prepare()
 
     async def work(db: Any) -> bool:
         async with db.session() as session:
             return await remove_officer(session, telegram_id)
 
-    if not _run(settings, work):
+    if not run_with_database(settings, work):
         click.echo(f"no active officer with Telegram id {telegram_id}", err=True)
         sys.exit(1)
     click.echo(f"removed officer {telegram_id}")
@@ -159,13 +131,13 @@ def officers_list() -> None:
     """List active officers with role and scope."""
     from storage.repositories import registry as repo
 
-    settings = _prepare()
+    settings = prepare()
 
     async def work(db: Any) -> list[repo.OfficerView]:
         async with db.session() as session:
             return await repo.list_officers(session)
 
-    rows = _run(settings, work)
+    rows = run_with_database(settings, work)
     if not rows:
         click.echo("no officers (admins may also come from ADMIN_IDS)")
     for o in rows:
@@ -181,8 +153,8 @@ def seed_demo() -> None:
     """Load the 24 kecamatan of Kabupaten Kupang and a synthetic registry of 401 cooperatives."""
     from bot.seed import seed_demo as seed
 
-    settings = _prepare()
-    result = _run(settings, lambda db: seed(db, tz=settings.tz))
+    settings = prepare()
+    result = run_with_database(settings, lambda db: seed(db, tz=settings.tz))
     c = result.counts
     click.echo(
         f"{result.kecamatan} kecamatan; synthetic registry: {c.inserted} inserted, "

@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from bot.cli.common import load, upgrade_database
 from bot.logging_setup import configure_logging
 
 
@@ -20,16 +21,15 @@ from bot.logging_setup import configure_logging
               help="Name of this worker (default: host and process id; on SQLite, the host).")
 def worker(worker_id: str | None) -> None:
     """Send what is in the outbox, within Telegram's limits, until stopped."""
-    from bot.cli import _settings, _upgrade
     from bot.delivery.runner import run_worker
     from bot.runtime import Runtime
 
-    settings = _settings()
+    settings = load()
     if settings.bot_token is None:
         click.echo("configuration error: BOT_TOKEN: required for `kopdesk worker` (see .env.example)", err=True)
         sys.exit(2)
     configure_logging(settings.log_level, settings.secrets())
-    _upgrade(settings.database_url)
+    upgrade_database(settings.database_url)
     asyncio.run(run_worker(Runtime.create(settings), worker_id))
 
 

@@ -1,0 +1,61 @@
+"""What every `kopdesk` command does first: load the settings (or exit with status 2 and one
+line per bad setting) and bring the database up to date."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from bot.logging_setup import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+
+
+def load(**overrides: Any) -> Settings:
+    """Load the settings or exit with status 2 and one line per bad setting."""
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as error:
+        for line in error.lines:
+            click.echo(f"configuration error: {line}", err=True)
+        sys.exit(2)
+    if settings.clock_offset_file is not None:
+        from bot.clock import OffsetFileClock, install
+
+        install(OffsetFileClock(settings.clock_offset_file))
+    return settings
+
+
+def upgrade_database(url: str) -> None:
+    """Apply the migrations that are missing (what `kopdesk db upgrade` does)."""
+    from storage.migrate import upgrade
+
+    upgrade(url)
+
+
+def prepare() -> Settings:
+    """For the data commands: settings, quiet logging, an up-to-date database."""
+    settings = load()
+    # WARNING: alembic's INFO lines would bury the command's own output.
+    configure_logging("WARNING", settings.secrets())
+    upgrade_database(settings.database_url)
+    return settings
+
+
+def run_with_database(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(db)` on a database opened for it, and close it afterwards."""
+    from storage.db import Database
+
+    async def main() -> T:
+        db = Database(settings.database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
