@@ -24,10 +24,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application, ConversationHandler
 
 from bot.i18n import LANGUAGES, catalogue
+from storage.persistence import states_for
 
 
 @cache
@@ -82,6 +84,15 @@ class KopConversation(ConversationHandler[Any]):
             return None
         return self._conversations.get(self._get_key(update))
 
+    def refresh(self, key: Any, state: object | None) -> None:
+        """Take the state another process stored for `key` (None: not in the conversation).
+
+        Untracked, like PTB's own loading from persistence: it is not written back."""
+        if state is None or state == self.END:
+            self._conversations.data.pop(key, None)
+        else:
+            self._conversations.update_no_track({key: state})
+
     def end(self, key: Any) -> None:
         """End the conversation for one key (nothing happens if it is not open)."""
         self._update_state(self.END, key)
@@ -95,6 +106,23 @@ class KopConversation(ConversationHandler[Any]):
 def conversations(application: Application) -> list[KopConversation]:  # type: ignore[type-arg]
     """Every KopDesk conversation registered on the application."""
     return [h for group in application.handlers.values() for h in group if isinstance(h, KopConversation)]
+
+
+async def load_states(application: Application, session: AsyncSession, update: Update) -> None:  # type: ignore[type-arg]
+    """Read the update's chat and user's conversation states from the database.
+
+    PTB reads persisted conversations once, at start-up. When several processes handle the
+    updates of one deployment (SPEC 13), another process may have moved a conversation since:
+    the states stored with its last committed update are the truth, read before handling."""
+    if update.effective_chat is None or update.effective_user is None:
+        return
+    found = conversations(application)
+    if not found:
+        return
+    key = found[0]._get_key(update)  # every KopDesk conversation is keyed by chat and user
+    stored = await states_for(session, [c.name for c in found], key)
+    for conversation in found:
+        conversation.refresh(key, stored.get(conversation.name))
 
 
 def leave_all(application: Application, update: Update) -> None:  # type: ignore[type-arg]

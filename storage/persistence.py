@@ -28,6 +28,18 @@ def _key(key: ConversationKey) -> str:
     return json.dumps(list(key), separators=(",", ":"))
 
 
+async def states_for(
+    session: AsyncSession, names: list[str], key: ConversationKey
+) -> dict[str, object]:
+    """The stored state of each named conversation for one key (absent: not in it)."""
+    rows = await session.execute(
+        select(PersistedConversation.name, PersistedConversation.state).where(
+            PersistedConversation.name.in_(names), PersistedConversation.key == _key(key)
+        )
+    )
+    return {name: state for name, state in rows}
+
+
 class SQLPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """Conversation states in the `ptb_conversations` table."""
 

@@ -11,6 +11,8 @@ The path of one update (see docs/ARCHITECTURE.md):
 2. PTB runs the handlers in the session's next transaction.
 3. If a handler raises, `process_error` rolls the unit of work back *before* the error handlers
    run, so no partial write survives; the error handlers then see the exception.
+   On PostgreSQL the update's conversation states are read from the database first
+   (`conversation_loader`): another process of the deployment may have moved them.
 4. Conversation states, the outbound log of the update's sends and the "handled" mark are
    written in the same transaction, which commits last.
 """
@@ -51,6 +53,11 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
         super().__init__(**kwargs)
         self.runtime = runtime
         self.inbound = InboundBatcher(runtime.db)
+        # Reads the update's conversation states from the database before its handlers run
+        # (set by `bot.tg.build`): on PostgreSQL, where several processes may share the
+        # updates of one deployment, another may have moved the conversation. SQLite serves
+        # one process, whose states in memory are the database's.
+        self.conversation_loader: Callable[[Application, AsyncSession, Update], Awaitable[None]] | None = None
         if isinstance(self.update_processor, PerChatUpdateProcessor):
             self.update_processor.prelog = self.inbound.log
 
@@ -90,6 +97,8 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
             if status is InboundStatus.DONE:
                 _LOG.info("update %s was handled before; redelivery skipped", update.update_id)
                 return
+            if self.conversation_loader is not None:
+                await self.conversation_loader(self, uow.session, update)
             await super().process_update(update)
             await self.update_persistence()  # queues the states into this transaction
             uow.before_commit.append(

@@ -20,6 +20,7 @@ from bot.tg.ratelimit import BudgetRateLimiter
 from bot.tg.request import LoggedRequest, file_url_for
 from bot.tg.ticks import give_up_lease
 from handlers import register_all
+from handlers.one_conversation import load_states
 from storage.persistence import SQLPersistence
 from storage.repositories import registry
 
@@ -67,6 +68,8 @@ def build_application(
     builder = builder.concurrent_updates(PerChatUpdateProcessor(concurrency))
     app: KopDeskApplication = builder.build()  # type: ignore[assignment]
     register_all(app)
+    if not runtime.db.is_sqlite:  # several processes may share the deployment's updates
+        app.conversation_loader = load_states
     return app
 
 
