@@ -24,6 +24,21 @@ def default_worker_id(db: Database) -> str:
     return f"sqlite@{host}" if db.is_sqlite else f"{host}:{os.getpid()}"
 
 
+def gone_from_this_host(instance_id: str) -> bool:
+    """True if `instance_id` (host:pid) names a process of this host that no longer runs: a
+    bot restarted after a crash need not wait for the leases its dead predecessor held."""
+    host, _, pid_text = instance_id.rpartition(":")
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
 @dataclass
 class Runtime:
     """The long-lived parts of one running bot."""

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.services import campaign, digest, reminders
+from bot.runtime import gone_from_this_host
 from storage.repositories import leases
 from storage.types import utcnow
 
@@ -36,6 +37,13 @@ async def leads(app: Any) -> bool:
     try:
         async with runtime.db.session() as session:
             held = await leases.hold(session, LEASE, runtime.instance_id, now=utcnow(), ttl=ttl)
+            if not held:
+                # Restarted after a crash on the same machine: the holder is our dead self.
+                holder = await leases.holder_of(session, LEASE)
+                if holder is not None and gone_from_this_host(holder):
+                    _LOG.info("the scheduler lease of %s, no longer running, is taken over", holder)
+                    await leases.release(session, LEASE, holder)
+                    held = await leases.hold(session, LEASE, runtime.instance_id, now=utcnow(), ttl=ttl)
     except Exception:  # noqa: BLE001 -- logged; the next tick asks again
         _LOG.exception("could not take or renew the scheduler lease")
         return False

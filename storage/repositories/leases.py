@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models_delivery import SchedulerLease
@@ -34,3 +34,8 @@ async def release(session: AsyncSession, name: str, holder: str) -> None:
     """Give the lease up (a clean stop): another process may take it at once."""
     await session.execute(
         delete(SchedulerLease).where(SchedulerLease.name == name, SchedulerLease.holder == holder))
+
+
+async def holder_of(session: AsyncSession, name: str) -> str | None:
+    """Who holds the lease `name` (expired or not); None if nobody took it yet."""
+    return await session.scalar(select(SchedulerLease.holder).where(SchedulerLease.name == name))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -93,3 +97,35 @@ async def test_two_processes_tick_but_only_the_holder_does_the_work(
     await ticks.give_up_lease(second.application)
     await ticks.tick(first)
     assert done == ["second", "first"]
+
+
+async def test_a_restart_after_a_crash_takes_the_lease_of_its_dead_predecessor(
+    runtime: Runtime, manual_clock: clock.ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process of this host that no longer runs (killed) holds the lease: the restarted
+    process takes it at once instead of after the lease; a live one keeps it."""
+    runs: list[int] = []
+
+    async def count(session: Any, *, now: datetime, settings: Any) -> None:
+        runs.append(1)
+
+    monkeypatch.setattr(ticks.campaign, "tick", count)
+    host = socket.gethostname()
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    dead = _process(runtime, f"{host}:{finished.stdout.strip()}")
+    restarted = _process(runtime, f"{host}:{os.getpid()}")
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        living = _process(runtime, f"{host}:{alive.pid}")
+        await ticks.tick(dead)  # the crashed process held the lease
+        await ticks.tick(restarted)  # taken over at once, no lease interval waited
+        assert len(runs) == 2
+        async with runtime.db.session() as session:
+            await leases.release(session, ticks.LEASE, f"{host}:{os.getpid()}")
+        await ticks.tick(living)
+        await ticks.tick(restarted)  # a live holder keeps it
+        assert len(runs) == 3
+    finally:
+        alive.kill()
+        alive.wait()
