@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     run_delivery_worker: bool = True
     # A row claimed by a worker that stopped answering goes back to the outbox after this.
     delivery_lease_seconds: float = Field(60, ge=2, le=3600)
+    # Where each delivery worker keeps its send ledger (bot/delivery/ledger.py): a local
+    # directory of this machine, kept across restarts. Empty: no ledger (a restart after a
+    # crash then sends again what was sent in the last moments).
+    send_ledger_dir: Path | None = Path("var/sends")
     reminder_offsets: Annotated[list[timedelta], NoDecode] = Field(
         default_factory=lambda: [timedelta(days=7), timedelta(days=1), timedelta(hours=2)]
     )
@@ -92,6 +96,11 @@ class Settings(BaseSettings):
             # Never echo the value: it is a secret even when malformed.
             raise ValueError("not a bot token of the form 123456:ABC-DEF (from @BotFather)")
         return raw.strip()
+
+    @field_validator("send_ledger_dir", mode="before")
+    @classmethod
+    def _ledger_dir(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("database_url")
     @classmethod

@@ -101,11 +101,12 @@ async def _truncate(url: str, tables: str) -> None:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     """Settings for a test bot: the test database, one admin, an officers' chat."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
+        send_ledger_dir=tmp_path / "sends",
         bot_token=TEST_TOKEN,
         admin_ids=[ADMIN_ID],
         officers_chat_id=OFFICERS_CHAT,

@@ -6,7 +6,6 @@ settings and brings the database up to date first, as `kopdesk db upgrade` would
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any

@@ -5,8 +5,11 @@ failed or blocked. A claim (rows set to `sending` with this worker's id and the 
 short transaction; the send happens outside any transaction; each result is written in a short
 transaction of the journal. Rows a dead worker left in `sending` return to `pending` when its
 lease runs out (a live worker renews its leases), or at once when the same worker id starts
-again (SQLite's single process). So nothing is lost, and a message goes out twice only if the
-process died between Telegram accepting it and the journal writing the result.
+again (SQLite's single process). The send ledger (`bot.delivery.ledger`), a local file written
+before and after each request, tells the restarted worker which of those rows Telegram had
+already accepted (sent, not again) and which were on the wire at the kill (uncertain: sent
+again, or, for at-most-once sources such as reminders, failed with the reason). So nothing is
+lost, and a message goes out twice only if its request was on the wire when the process died.
 
 The engine knows nothing of broadcasts: a feature registers a reporter for its source kind,
 called (see `bot.delivery.reports`: at most every two seconds, by one worker) with the batch's progress, and once
@@ -22,14 +25,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, MessageId, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
+from bot.delivery import ledger as ledgers
 from bot.delivery.journal import Journal
+from bot.delivery.ledger import SendLedger
 from bot.delivery.limits import GateClosed, Lane, SendBudget
 from bot.delivery.reports import Reporter, ReportLoop, retry_seconds
+from bot.runtime import gone_from_this_host
 from storage.db import Database
 from storage.models_delivery import OutboxState
+from storage.repositories import message_log as log_repo
 from storage.repositories import outbox as repo
 from storage.repositories.outbox import ClaimedRow, Outcome
 from storage.types import utcnow
@@ -38,6 +46,8 @@ _LOG = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 10.0  # at shutdown, how long sends already on the wire may take
 # Added to the report interval: the reporter's own pacing may delay one of its calls a little.
 REPORT_SLACK = 0.25
+UNCERTAIN = ("uncertain: the bot stopped while Telegram was taking it; not sent again, "
+             "so that nobody gets it twice")
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,9 @@ class EngineConfig:
     release_own_on_start: bool = True
     chat_interval: float = 1.0
     group_rate: tuple[int, float] = (20, 60.0)
+    # Source kinds whose rows are never sent twice, even if one may then be missed: a row that
+    # was on the wire when the process died is failed as uncertain instead of sent again.
+    at_most_once: frozenset[str] = frozenset()
 
     @property
     def senders(self) -> int:
@@ -92,11 +105,14 @@ class DeliveryEngine:
         reporters: Mapping[str, Reporter] | None = None,
         journal: Journal | None = None,
         budget: SendBudget | None = None,
+        ledger: SendLedger | None = None,
     ) -> None:
         self.db = db
         self.bot = bot
         self.config = config
         self.journal = journal or Journal(db, config.worker_id)
+        self.ledger = ledger or SendLedger(None, config.worker_id)
+        self.journal.ledger = self.ledger
         # The process's one send budget (shared with the handlers' replies), or its own when
         # the engine runs alone (`kopdesk worker`, tests).
         self._owns_gate = budget is None
@@ -155,6 +171,7 @@ class DeliveryEngine:
         while True:
             try:
                 await self.bot.initialize()
+                await self._recover()
                 async with self.db.session() as session:
                     if self.config.release_own_on_start:
                         released = await repo.release_claims(session, worker_id=self.config.worker_id)
@@ -168,6 +185,7 @@ class DeliveryEngine:
                 if not await self._pause(delay):
                     return False
                 delay = min(delay * 2, 30.0)
+        self.ledger.open()
         if not self.db.is_sqlite:
             # Several workers may share the outbox: let the others see us and lower their
             # share of SEND_RATE before we send, then count again (two may start together).
@@ -189,6 +207,7 @@ class DeliveryEngine:
             task.cancel()
         await asyncio.gather(*senders, *helpers, writer, return_exceptions=True)
         await self.journal.drain()
+        self.ledger.close(clean=True)  # keeps the files if some result is still unwritten
         try:
             async with self.db.session() as session:
                 # Rows claimed but not sent (waiting, or cut off): free for the next worker.
@@ -201,6 +220,62 @@ class DeliveryEngine:
         except Exception:
             _LOG.exception("delivery bot shutdown failed")
         _LOG.info("delivery worker %s stopped (%d sent)", self.config.worker_id, self.sent)
+
+    # --- after a crash: the send ledger -------------------------------------------------------
+
+    async def _recover(self) -> None:
+        """Settle the rows a previous run of this worker (or a dead process of this host, on
+        PostgreSQL) left in `sending`, from its ledger; then delete that ledger."""
+        directory = self.ledger.directory
+        if directory is None:
+            return
+        own = self.config.worker_id
+        others = set()
+        if not self.db.is_sqlite:
+            others = {w for w in ledgers.ledger_workers(directory)
+                      if w != own and gone_from_this_host(w)}
+        for worker_id in [own, *sorted(others)]:
+            state = ledgers.read(directory, worker_id)
+            async with self.db.session() as session:
+                await self._settle(session, worker_id, state)
+                if worker_id != own:  # its other rows were never sent: free them now
+                    await repo.release_claims(session, worker_id=worker_id)
+            ledgers.remove(directory, worker_id)
+
+    async def _settle(self, session: AsyncSession, worker_id: str, state: ledgers.LedgerState) -> None:
+        held = await repo.held_rows(session, worker_id, [*state.sent, *state.uncertain])
+        if not held:
+            return
+        now = utcnow()
+        outcomes: list[Outcome] = []
+        logged = []
+        again = 0
+        for row in held:
+            if row.id in state.sent:
+                outcomes.append(Outcome(row.id, OutboxState.SENT, row.attempts + 1, now,
+                                        message_id=state.sent[row.id]))
+                logged.append(row)
+            elif row.source_kind in self.config.at_most_once:
+                outcomes.append(Outcome(row.id, OutboxState.FAILED, row.attempts + 1, now, UNCERTAIN))
+            else:
+                again += 1
+        await repo.record(session, worker_id, outcomes)
+        payloads = await repo.payloads(session, {row.payload_id for row in logged})
+        for row in logged:
+            p = payloads.get(row.payload_id)
+            method = ("copyMessage" if p is not None and p.copy_message_id else
+                      "sendPhoto" if p is not None and p.photo else
+                      "sendDocument" if p is not None and (p.document or p.document_data) else
+                      "sendMessage")
+            await log_repo.add_outbound(
+                session, method=method, chat_id=row.chat_id, text=p.text if p else None,
+                buttons={"inline_keyboard": p.buttons} if p and p.buttons else None,
+                message_id=state.sent[row.id], ok=True, error=None,
+                attempts=row.attempts + 1, duration_ms=0, update_id=None)
+        _LOG.warning(
+            "send ledger of %s: %d row(s) Telegram had taken recorded as sent, %d on the wire at "
+            "the stop failed as uncertain (at most once), %d on the wire sent again",
+            worker_id, len(logged), len(outcomes) - len(logged), again)
 
     # --- claiming ------------------------------------------------------------------------------
 
@@ -277,28 +352,35 @@ class DeliveryEngine:
             if self._stopping.is_set():  # a shared budget is not closed by our stop
                 raise GateClosed
             self._in_flight += 1
+            self.ledger.attempt(row.id)
             try:
                 message = await self._send(row.chat_id, payload)
             except RetryAfter as exc:
+                self.ledger.unsent(row.id)
                 seconds = retry_seconds(exc)
                 _LOG.warning("429 from Telegram: all sending paused for %.0fs", seconds)
                 self.gate.pause(seconds)
                 continue  # the same row again after the pause; a 429 is no failed attempt
             except Forbidden as exc:
+                self.ledger.unsent(row.id)
                 self.journal.add(
                     Outcome(row.id, OutboxState.BLOCKED, attempts, utcnow(), f"403: {exc.message}"),
                     unreachable=(row.person_id, row.chat_id),
                 )
             except BadRequest as exc:  # Telegram will refuse it every time: fail it now
+                self.ledger.unsent(row.id)
                 self.journal.add(
                     Outcome(row.id, OutboxState.FAILED, attempts, utcnow(), f"400: {exc.message}")
                 )
             except ChatMigrated as exc:
+                self.ledger.unsent(row.id)
                 self.journal.add(Outcome(row.id, OutboxState.FAILED, attempts, utcnow(),
                                          f"chat migrated to {exc.new_chat_id}"))
             except TelegramError as exc:  # 5xx, timeouts, dropped connections: transient
+                self.ledger.unsent(row.id)
                 self.journal.add(self._retry(row, attempts, exc.message))
             else:
+                self.ledger.sent(row.id, message.message_id)
                 self.sent += 1
                 self.journal.add(Outcome(row.id, OutboxState.SENT, attempts, utcnow(),
                                          message_id=message.message_id))

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery.ledger import SendLedger
 from bot.message_log import OutboundLog
 from storage.db import Database
 from storage.repositories import outbox as repo
@@ -38,6 +39,7 @@ class Journal:
         self._pending = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        self.ledger: SendLedger | None = None  # told which rows are written, to drop their records
 
     def add(self, outcome: Outcome, *, unreachable: tuple[int | None, int] | None = None) -> None:
         """Queue one outcome; `unreachable` = (person_id, chat_id) of a recipient who got 403."""
@@ -98,6 +100,8 @@ class Journal:
             self._pending.set()
             await asyncio.sleep(RETRY_DELAY)
             return
+        if self.ledger is not None and outcomes:
+            self.ledger.committed(o.row_id for o in outcomes)
         if not (self._outcomes or self._log_work or self._unreachable):
             self._idle.set()
 

@@ -10,7 +10,9 @@ see every 429.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+from pathlib import Path
 from typing import Any
 
 from telegram import Bot
@@ -18,6 +20,7 @@ from telegram import Bot
 from bot.delivery.engine import DeliveryEngine, EngineConfig
 from bot.delivery.http import AiohttpRequest
 from bot.delivery.journal import Journal, JournalLog
+from bot.delivery.ledger import SendLedger
 from bot.delivery.reports import Reporter
 from bot.runtime import Runtime, default_worker_id
 from bot.tg.request import LoggedRequest, file_url_for
@@ -33,6 +36,15 @@ def reporters() -> dict[str, Reporter]:
     return {"broadcast": report_broadcast}
 
 
+def at_most_once_sources() -> frozenset[str]:
+    """Source kinds never sent twice across a crash, at the risk of one missed copy: scheduled
+    reminders, which are followed by the next reminder anyway."""
+    from bot.services.campaign import SOURCE as CAMPAIGN
+    from bot.services.meetings import SOURCE_REMINDER
+
+    return frozenset({SOURCE_REMINDER, CAMPAIGN})
+
+
 def create_engine(runtime: Runtime, *, worker_id: str | None = None, **overrides: Any) -> DeliveryEngine:
     """A delivery engine for this runtime's settings and database (not started)."""
     settings = runtime.settings
@@ -43,6 +55,7 @@ def create_engine(runtime: Runtime, *, worker_id: str | None = None, **overrides
         send_rate=settings.send_rate,
         lease=settings.delivery_lease_seconds,
         release_own_on_start=True,
+        at_most_once=at_most_once_sources(),
         **overrides,
     )
     journal = Journal(runtime.db, config.worker_id)
@@ -57,7 +70,17 @@ def create_engine(runtime: Runtime, *, worker_id: str | None = None, **overrides
         get_updates_request=request,  # never polls; avoids a second, idle HTTP client
     )
     return DeliveryEngine(runtime.db, bot, config, reporters=reporters(), journal=journal,
-                          budget=runtime.budget)
+                          budget=runtime.budget,
+                          ledger=SendLedger(ledger_dir(settings), config.worker_id))
+
+
+def ledger_dir(settings: Any) -> Path | None:
+    """This database's send ledgers: one directory per database, so that two bots of one
+    machine (a demo and a real one, say) never read each other's."""
+    if settings.send_ledger_dir is None:
+        return None
+    key = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+    return Path(settings.send_ledger_dir) / key
 
 
 async def stop_delivery(app: Any) -> None:

@@ -181,6 +181,34 @@ async def release_claims(
     return result.rowcount or 0
 
 
+@dataclass(frozen=True)
+class HeldRow:
+    """A row a worker holds in `sending`, with what a restart needs to settle it."""
+
+    id: int
+    chat_id: int
+    payload_id: int
+    attempts: int
+    source_kind: str
+
+
+async def held_rows(session: AsyncSession, worker_id: str, ids: Iterable[int]) -> list[HeldRow]:
+    """Of these rows, those the worker still holds in `sending`."""
+    wanted = sorted(set(ids))
+    found: list[HeldRow] = []
+    for start in range(0, len(wanted), _INSERT_CHUNK):
+        rows = await session.execute(
+            select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.payload_id,
+                   OutboxMessage.attempts, OutboxBatch.source_kind)
+            .join(OutboxBatch, OutboxBatch.id == OutboxMessage.batch_id)
+            .where(OutboxMessage.id.in_(wanted[start:start + _INSERT_CHUNK]),
+                   OutboxMessage.state == OutboxState.SENDING,
+                   OutboxMessage.claimed_by == worker_id)
+        )
+        found.extend(HeldRow(*row) for row in rows.all())
+    return found
+
+
 # --- results ------------------------------------------------------------------------------------
 
 

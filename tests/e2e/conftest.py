@@ -107,6 +107,7 @@ def bot_env(sandbox: Sandbox, database_url: str, tmp_path: Path) -> dict[str, st
         BOT_TOKEN=TOKEN,
         TELEGRAM_API_URL=sandbox.base_url,
         DATABASE_URL=database_url,
+        SEND_LEDGER_DIR=str(tmp_path / "sends"),
         ADMIN_IDS=str(ADMIN_ID),
         OFFICERS_CHAT_ID=str(OFFICERS_CHAT),
         LOG_LEVEL="INFO",
