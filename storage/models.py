@@ -14,9 +14,11 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import false
@@ -62,6 +64,9 @@ class Person(Base):
     unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+_QUEUED = text("queue_key IS NOT NULL AND handled_at IS NULL AND throttled = false")
+
+
 class InboundUpdate(Base):
     """Every update received, stored before any handler runs (SPEC 9)."""
 
@@ -71,6 +76,8 @@ class InboundUpdate(Base):
         # Not update_id alone: Telegram may number updates from the start again (see
         # storage/repositories/message_log.py and docs/ARCHITECTURE.md).
         UniqueConstraint("update_id", "fingerprint"),
+        # The workers' queue (bot/pipeline): the oldest waiting update of each chat.
+        Index("ix_inbound_queue", "queue_key", "id", postgresql_where=_QUEUED, sqlite_where=_QUEUED),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -87,6 +94,11 @@ class InboundUpdate(Base):
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Over the flood limit: logged, not handled.
     throttled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set by a webhook receiver (`kopdesk web`): the chat (or user) whose updates the workers
+    # handle in order. NULL for updates a `kopdesk run` process logs and handles itself.
+    queue_key: Mapped[int | None] = mapped_column(BigInteger)
+    # Workers that took the update from the queue; one killed mid-update leaves it for the next.
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
 
 class OutboundCall(Base):

@@ -22,7 +22,7 @@ from bot.delivery.http import AiohttpRequest
 from bot.delivery.journal import Journal, JournalLog
 from bot.delivery.ledger import SendLedger
 from bot.delivery.reports import Reporter
-from bot.runtime import Runtime, default_worker_id
+from bot.runtime import Runtime
 from bot.tg.request import LoggedRequest, file_url_for
 
 _LOG = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def create_engine(runtime: Runtime, *, worker_id: str | None = None, **overrides
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is required for the delivery engine")
     config = EngineConfig(
-        worker_id=worker_id or default_worker_id(runtime.db),
+        worker_id=worker_id or runtime.instance_id,
         send_rate=settings.send_rate,
         lease=settings.delivery_lease_seconds,
         release_own_on_start=True,
@@ -135,7 +135,7 @@ async def start_delivery(app: Any) -> DeliveryEngine | None:
     """Start the engine as a background task of a running Application, or, when separate
     `kopdesk worker` processes deliver, only take this process's share of the send budget."""
     if not app.runtime.settings.run_delivery_worker:
-        member = f"{default_worker_id(app.runtime.db)}:replies"
+        member = f"{app.runtime.instance_id}:replies"
         task = asyncio.create_task(keep_budget_share(app.runtime, member), name="budget-share")
         app.bot_data[_APP_KEY] = (None, task)
         return None

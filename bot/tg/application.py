@@ -226,6 +226,10 @@ class InboundBatcher:
         if stored is not None:
             self._done[id(update)] = (row, *stored)
 
+    def adopt(self, update: Update, row: InboundRow, row_id: int) -> None:
+        """`update` is in the log already, unhandled (a worker took it from the queue)."""
+        self._done[id(update)] = (row, InboundStatus.UNFINISHED, row_id)
+
     def finish(self, update: object) -> None:
         """`update` is done (handled, skipped or failed): a later delivery of it may run."""
         key = self._owners.pop(id(update), None)

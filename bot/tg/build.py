@@ -40,6 +40,7 @@ def build_application(
     token: str | None = None,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
+    with_updater: bool = True,
 ) -> KopDeskApplication:
     """A fully wired Application: request layer, persistence, rate limiter, handlers."""
     settings = runtime.settings
@@ -63,6 +64,8 @@ def build_application(
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
     )
+    if not with_updater:  # a queue worker: its updates come from the database
+        builder = builder.updater(None)
     # One chat in order, different chats concurrently (fewer at once on SQLite).
     concurrency = SQLITE_CONCURRENT_UPDATES if runtime.db.is_sqlite else MAX_CONCURRENT_UPDATES
     builder = builder.concurrent_updates(PerChatUpdateProcessor(concurrency))

@@ -22,6 +22,10 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several processes of a deployment may start at once: one migrates, the others
+            # wait here and then find the database at its newest revision.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(4932689, 0)")
         context.run_migrations()
 
 

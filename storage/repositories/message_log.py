@@ -90,6 +90,8 @@ class InboundRow:
     kind: str
     text: str | None
     raw: dict[str, Any]
+    # Set by a webhook receiver: the update waits in the workers' queue under this key.
+    queue_key: int | None = None
 
 
 async def record_inbound_many(
@@ -106,7 +108,7 @@ async def record_inbound_many(
         .values([
             {"update_id": r.update_id, "fingerprint": r.digest, "user_id": r.user_id,
              "chat_id": r.chat_id, "kind": r.kind, "text": r.text, "raw": r.raw,
-             "received_at": now, "throttled": False}
+             "received_at": now, "throttled": False, "queue_key": r.queue_key}
             for r in rows
         ])
         .on_conflict_do_nothing(index_elements=["update_id", "fingerprint"])
@@ -186,6 +188,7 @@ async def unfinished_since(session: AsyncSession, since: datetime) -> list[dict[
             InboundUpdate.received_at >= since,
             InboundUpdate.handled_at.is_(None),
             InboundUpdate.throttled.is_(False),
+            InboundUpdate.queue_key.is_(None),  # the workers' queue is theirs
         )
         .order_by(InboundUpdate.id)
     )
