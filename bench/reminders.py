@@ -12,8 +12,8 @@ that offset's due time, and real time then lets it fall due during the run.
   included.
 - Three `kill -9` of the bot process, restarted at once, one at each offset: a second before the
   first offset falls due (they fall due while it is down), the moment the second offset's first
-  reminders reach the outbox (mid-claim, mid-send), at a random moment of the tick interval after
-  the third fell due. Target: every reminder queued exactly once (outbox rows per invitee and
+  reminders reach the outbox (mid-claim, mid-send), and once a random 20–80 % of the third
+  offset's reminders have been sent (mid-send: many rows in `sending`). Target: every reminder queued exactly once (outbox rows per invitee and
   offset) and sent exactly once
   (sendMessage calls that succeeded, per chat and offset — the offsets are sent one after the
   other, so the calls are told apart by their sequence number); a duplicate send could only come
@@ -196,8 +196,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 elif k == 2:  # the moment the first of them reach the outbox: mid-claim, mid-send
                     await bench.wait("first reminders queued", lambda o=offset: _some(bench, o), proc,
                                      timeout=LEAD + args.tick * 3)
-                else:  # anywhere in the tick interval after they fell due
-                    await asyncio.sleep(LEAD + rng.uniform(0, args.tick))
+                else:  # mid-send: a random share (20–80 %) of them already sent
+                    share = rng.uniform(0.2, 0.8)
+
+                    async def sent_share(low: int = phase_start[-1], share: float = share) -> bool:
+                        sent = [c for c in await bench.calls("sendMessage", low) if c["status"] == 200]
+                        return len(sent) >= share * len(chats)
+
+                    await bench.wait("a share of the third offset sent", sent_share, proc,
+                                     timeout=LEAD + args.tick * 3)
                 killed_at, after_move = datetime.now(UTC) + shift, time.monotonic() - moved
                 queued_at_kill = await bench.queued(offset)
                 proc, caught = await bench.restart(proc, f"bot-{k}")

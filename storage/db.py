@@ -15,10 +15,15 @@ until commit.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextvars
+import json
+import os
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -47,9 +52,38 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, echo=echo, pool_size=5, max_overflow=5)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    # Room for 32 concurrent updates plus the delivery engine and jobs of the same process.
-    return create_async_engine(url, echo=echo, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    else:
+        # Room for 32 concurrent updates plus the delivery engine and jobs of the same process.
+        engine = create_async_engine(url, echo=echo, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    report = os.environ.get(ROUND_TRIPS_ENV)
+    if report:
+        count_round_trips(engine, Path(f"{report}.{os.getpid()}.json"))
+    return engine
+
+
+# Benchmarks only: a path prefix; the process then writes its database round trips there at exit.
+ROUND_TRIPS_ENV = "KOPDESK_ROUND_TRIPS_FILE"
+
+
+_ROUND_TRIPS: Counter[str] = Counter()
+
+
+def count_round_trips(engine: AsyncEngine, path: Path) -> Counter[str]:
+    """Count what goes to the database: statements, commits, rollbacks (a transaction's end, or
+    a connection's reset on return to the pool) and pool checkouts (each one a ping on
+    PostgreSQL, where `pool_pre_ping` is on); every engine of the process adds to one count,
+    written to `path` when the process exits."""
+    counts = _ROUND_TRIPS
+    if not counts:
+        atexit.register(lambda: path.write_text(json.dumps(dict(counts))))
+        counts["engines"] = 0
+    counts["engines"] += 1
+    sync = engine.sync_engine
+    event.listen(sync, "before_cursor_execute", lambda *_a, **_k: counts.update(["statements"]))
+    event.listen(sync, "commit", lambda *_a: counts.update(["commits"]))
+    event.listen(sync, "rollback", lambda *_a: counts.update(["rollbacks"]))
+    event.listen(sync.pool, "checkout", lambda *_a: counts.update(["checkouts"]))
+    return counts
 
 
 @dataclass

@@ -16,6 +16,7 @@ come from the queue (`storage.repositories.inbound_queue`) instead of Telegram:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -64,33 +65,45 @@ class QueueWorker:
         db = self.app.runtime.db
         if db.is_sqlite:
             raise RuntimeError("the update queue needs PostgreSQL; on SQLite use `kopdesk run`")
-        async with db.engine.connect() as base:
+        while not self._stopping.is_set():
+            try:
+                await self._serve()
+            except Exception:
+                # The lock connection broke (the database restarted, the network dropped): its
+                # locks are gone, so finish what is in hand before taking chats again.
+                _LOG.exception("the update queue connection failed; reconnecting")
+                if self._tasks:
+                    await asyncio.gather(*self._tasks, return_exceptions=True)
+                self._held.clear()
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), self.poll)
+                except TimeoutError:
+                    pass
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _serve(self) -> None:
+        """One connection's life: listen, then take updates until stopped or it fails."""
+        async with self.app.runtime.db.engine.connect() as base:
             self._conn = await base.execution_options(isolation_level="AUTOCOMMIT")
-            raw = await self._conn.get_raw_connection()
-            driver = raw.driver_connection
+            driver = (await self._conn.get_raw_connection()).driver_connection
             await driver.add_listener(CHANNEL, self._notified)
             self.ready.set()
             try:
                 while not self._stopping.is_set():
-                    try:
-                        started = await self._take_some()
-                    except Exception:
-                        _LOG.exception("looking at the update queue failed; trying again")
-                        started = 0
-                        await asyncio.sleep(self.poll)
+                    started = await self._take_some()
                     if started == 0 or len(self._held) >= self.concurrency:
                         self._wake.clear()
                         try:
                             await asyncio.wait_for(self._wake.wait(), self.poll)
                         except TimeoutError:
                             pass
-            finally:
+                # Stopping: the locks must outlive the updates in hand.
                 if self._tasks:
                     await asyncio.gather(*self._tasks, return_exceptions=True)
-                try:
+            finally:
+                with contextlib.suppress(Exception):
                     await driver.remove_listener(CHANNEL, self._notified)
-                except Exception:
-                    pass
 
     def _notified(self, *_: Any) -> None:
         self._wake.set()
