@@ -1,6 +1,6 @@
 """Who is spoken to (SPEC 10): group -3, ahead of everything that reads an update.
 
-Every update is in the message log already (bot/tg/application.py) when this runs; here it
+Every update is in the message log already (bot/pipeline/application.py) when this runs; here it
 is decided whether the bot answers at all. Stopped updates are logged, never answered:
 
 - updates without a person or a chat the bot talks in: channel posts, member updates, polls,

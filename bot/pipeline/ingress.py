@@ -20,7 +20,7 @@ from sqlalchemy import text
 from telegram import Bot, Update
 
 from bot.runtime import Runtime
-from bot.tg.application import chat_key, inbound_row
+from bot.pipeline.application import chat_key, inbound_row
 from storage.repositories import message_log as log_repo
 
 _LOG = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Update
 
 from bot.pipeline.ingress import CHANNEL
-from bot.tg.application import KopDeskApplication
+from bot.pipeline.application import KopDeskApplication
 from storage.repositories import inbound_queue as queue
 from storage.repositories.message_log import InboundRow
 from storage.types import utcnow

@@ -12,7 +12,7 @@ from telegram.request import BaseRequest
 from bot.delivery.http import AiohttpRequest
 from bot.delivery.runner import start_delivery, stop_delivery
 from bot.runtime import Runtime
-from bot.tg.application import KopDeskApplication, PerChatUpdateProcessor
+from bot.pipeline.application import KopDeskApplication, PerChatUpdateProcessor
 from bot.tg import jobs
 from bot.tg.command_lists import publish_commands, staff_chats
 from bot.tg.context import KopContext
@@ -29,7 +29,7 @@ MAX_CONCURRENT_UPDATES = 32
 # SQLite has one writer, but a transaction takes the write lock only at its first write (see
 # storage/db.py), usually at the very end of an update, so a few updates of different chats can
 # wait on the network at once. When one holds the lock across a slow Telegram call, the others
-# wait to be logged (bot/tg/application.py::_log_inbound) rather than fail.
+# wait to be logged (bot/pipeline/application.py::_log_inbound) rather than fail.
 SQLITE_CONCURRENT_UPDATES = 8
 SANDBOX_TOKEN = "123456:SANDBOX-TOKEN"
 

@@ -16,7 +16,7 @@ from bot.i18n import t
 from bot.message_log import OutboundLog, summarize_update
 from bot.runtime import Runtime
 from bot.services.audit import audit
-from bot.tg.application import REPLAY_WINDOW
+from bot.pipeline.application import REPLAY_WINDOW
 from bot.tg.request import LoggedRequest
 from storage.models import AuditEntry, InboundUpdate, OutboundCall, Person
 from storage.repositories import message_log

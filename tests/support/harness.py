@@ -12,7 +12,7 @@ from telegram import Update
 from telegram.request import BaseRequest
 
 from bot.runtime import Runtime
-from bot.tg.application import KopDeskApplication
+from bot.pipeline.application import KopDeskApplication
 from bot.tg.build import build_application
 from storage.db import Database
 from tests.support.offline import OfflineRequest

@@ -1,4 +1,4 @@
-"""KopDesk's `Application`: log every update first, then handle it in one transaction.
+"""Log and handle: KopDesk's `Application` logs every update first, then handles it in one transaction.
 
 The path of one update (see docs/ARCHITECTURE.md):
 1. The raw update is stored in `inbound_updates` and committed before any handler runs: as
