@@ -13,12 +13,14 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bot import clock
 from bot.runtime import Runtime
 from bot.sandbox import Sandbox, SandboxClient
 from bot.settings import Settings
@@ -120,6 +122,21 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     rt = Runtime.create(settings)
     yield rt
     await rt.db.dispose()
+
+
+@pytest.fixture
+def clock_start() -> datetime:
+    """Where `manual_clock` starts; a test module overrides this fixture with its own moment."""
+    return datetime(2027, 3, 1, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def manual_clock(clock_start: datetime) -> Iterator[clock.ManualClock]:
+    """The program's one clock, stopped at `clock_start`: the test moves it, nothing sleeps."""
+    fixed = clock.ManualClock(clock_start)
+    previous = clock.install(fixed)
+    yield fixed
+    clock.install(previous)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -23,11 +22,8 @@ T0 = datetime(2027, 3, 1, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def manual_clock() -> Iterator[clock.ManualClock]:
-    fixed = clock.ManualClock(T0)
-    previous = clock.install(fixed)
-    yield fixed
-    clock.install(previous)
+def clock_start() -> datetime:
+    return T0
 
 
 async def _hold(runtime: Runtime, holder: str, now: datetime) -> bool:

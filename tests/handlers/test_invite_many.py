@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -32,15 +31,12 @@ LINE = re.compile(r"<code>([A-Z0-9]{8})</code> https://t\.me/kopdesk_bot\?start=
 
 
 @pytest.fixture
-def fixed_clock() -> Iterator[clock.ManualClock]:
-    manual = clock.ManualClock(NOW)
-    previous = clock.install(manual)
-    yield manual
-    clock.install(previous)
+def clock_start() -> datetime:
+    return NOW
 
 
 @pytest.fixture
-async def coops(runtime: Runtime, fixed_clock: clock.ManualClock) -> dict[str, Cooperative]:
+async def coops(runtime: Runtime, manual_clock: clock.ManualClock) -> dict[str, Cooperative]:
     """Three cooperatives in Amarasi, one in Sulamu; an officer scoped to Amarasi."""
     async with runtime.db.session() as session:
         home, away = Kecamatan(name="Amarasi"), Kecamatan(name="Sulamu")
@@ -134,7 +130,7 @@ async def test_a_name_or_a_single_number_gets_the_single_answer(
     assert len(await _invites(runtime)) == 2
 
 
-async def test_a_long_list_is_split_under_telegrams_limit(runtime: Runtime, fixed_clock: clock.ManualClock) -> None:
+async def test_a_long_list_is_split_under_telegrams_limit(runtime: Runtime, manual_clock: clock.ManualClock) -> None:
     """70 cooperatives with long names: several messages, each within 4,096 characters, all codes."""
     async with runtime.db.session() as session:
         kecamatan = Kecamatan(name="Kupang Timur")
@@ -157,7 +153,7 @@ async def test_a_long_list_is_split_under_telegrams_limit(runtime: Runtime, fixe
     assert [numbers[stored[c].cooperative_id] for c in codes] == [f"{n}/BH/XII/2004" for n in range(70)]
 
 
-async def test_more_than_the_maximum_is_cut_and_said(runtime: Runtime, fixed_clock: clock.ManualClock) -> None:
+async def test_more_than_the_maximum_is_cut_and_said(runtime: Runtime, manual_clock: clock.ManualClock) -> None:
     """Past 100 numbers the rest is not processed, and the reply says how many were left."""
     async with runtime.db.session() as session:
         kecamatan = Kecamatan(name="Takari")

@@ -39,11 +39,8 @@ BOT_MESSAGE = {"date": 0, "chat": GROUP, "from": {"id": 123456, "is_bot": True, 
 
 
 @pytest.fixture
-def manual_clock():
-    fixed = clock.ManualClock(datetime(2027, 2, 1, 1, 0, tzinfo=UTC))
-    previous = clock.install(fixed)
-    yield fixed
-    clock.install(previous)
+def clock_start() -> datetime:
+    return datetime(2027, 2, 1, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture

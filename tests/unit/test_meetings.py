@@ -35,11 +35,8 @@ START = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # 08.00 WITA
 
 
 @pytest.fixture
-def manual() -> clock.ManualClock:
-    c = clock.ManualClock(START)
-    previous = clock.install(c)
-    yield c
-    clock.install(previous)
+def clock_start() -> datetime:
+    return START
 
 
 @pytest.fixture
@@ -96,7 +93,7 @@ async def _answer(runtime: Runtime, world: dict[str, int], meeting_id: int, tid:
 
 
 async def test_invitations_reminders_rsvp_change_cancel(runtime: Runtime, world: dict[str, int],
-                                                        manual: clock.ManualClock) -> None:
+                                                        manual_clock: clock.ManualClock) -> None:
     starts = START + timedelta(days=10)
     offsets = [timedelta(days=7), timedelta(days=1), timedelta(hours=2)]
     mid = await _meeting(runtime, world, starts, offsets)
@@ -109,7 +106,7 @@ async def test_invitations_reminders_rsvp_change_cancel(runtime: Runtime, world:
         assert b"DTSTART;TZID=Asia/Makassar:20261211T080000" in payload.document_data
 
     assert (await _tick(runtime)).queued == 0  # nothing due yet
-    manual.set(starts - timedelta(days=7))
+    manual_clock.set(starts - timedelta(days=7))
     assert (await _tick(runtime)).queued == 3
     assert (await _tick(runtime)).queued == 0  # never twice
     assert await _answer(runtime, world, mid, 102, "t") is RsvpResult.SAVED  # Tidak hadir: silenced
@@ -120,9 +117,9 @@ async def test_invitations_reminders_rsvp_change_cancel(runtime: Runtime, world:
         m = await session.get(Meeting, mid)
         await meetings.change(session, m, actor=OFFICER, starts_at=starts + timedelta(days=2),
                               default_lang="id", tz=runtime.settings.tz, now=clock.now())
-    manual.set(starts - timedelta(days=1))
+    manual_clock.set(starts - timedelta(days=1))
     assert (await _tick(runtime)).queued == 0  # the old 1-day time: nothing
-    manual.set(starts + timedelta(days=1))
+    manual_clock.set(starts + timedelta(days=1))
     assert (await _tick(runtime)).queued == 2  # 101 and 103; 102 said Tidak hadir
     reminded = [c for c, t in await _sent(runtime, "meeting_reminder") if "1 hari lagi" in t]
     assert sorted(reminded) == [101, 103]
@@ -131,7 +128,7 @@ async def test_invitations_reminders_rsvp_change_cancel(runtime: Runtime, world:
         m = await session.get(Meeting, mid)
         assert await meetings.cancel(session, m, actor=OFFICER, default_lang="id", tz=runtime.settings.tz,
                                      now=clock.now()) == 3
-    manual.set(starts + timedelta(days=2) - timedelta(hours=2))
+    manual_clock.set(starts + timedelta(days=2) - timedelta(hours=2))
     assert (await _tick(runtime)).queued == 0  # cancelled: the 2-hour reminder never goes
     assert await _answer(runtime, world, mid, 101, "h") is RsvpResult.CANCELLED
     async with runtime.db.session() as session:
@@ -144,27 +141,27 @@ async def test_invitations_reminders_rsvp_change_cancel(runtime: Runtime, world:
 
 
 async def test_reminders_after_downtime_and_after_start(runtime: Runtime, world: dict[str, int],
-                                                        manual: clock.ManualClock) -> None:
+                                                        manual_clock: clock.ManualClock) -> None:
     """The bot was down: a reminder still ahead of the meeting goes at once; after the start, none."""
     starts = START + timedelta(days=3)
     mid = await _meeting(runtime, world, starts, [timedelta(days=1), timedelta(hours=2)])
-    manual.set(starts - timedelta(hours=1))  # both fell due while "down"
+    manual_clock.set(starts - timedelta(hours=1))  # both fell due while "down"
     assert (await _tick(runtime)).queued == 6
     mid2 = await _meeting(runtime, world, starts + timedelta(hours=3), [timedelta(hours=2)])
-    manual.set(starts + timedelta(hours=4))  # mid2 began at +3h: its reminder is dropped
+    manual_clock.set(starts + timedelta(hours=4))  # mid2 began at +3h: its reminder is dropped
     assert await _answer(runtime, world, mid2, 101, "h") is RsvpResult.STARTED
     result = await _tick(runtime)
     assert result.queued == 0 and result.dropped == 3
     assert mid != mid2
 
 
-async def test_campaign_across_a_season(runtime: Runtime, world: dict[str, int], manual: clock.ManualClock) -> None:
+async def test_campaign_across_a_season(runtime: Runtime, world: dict[str, int], manual_clock: clock.ManualClock) -> None:
     """Rounds every 14 days then weekly; a cooperative that reports drops out; once per round."""
     s = runtime.settings
     sent_per_day: dict[date, int] = {}
     day = date(2027, 1, 10)
     while day <= date(2027, 4, 5):
-        manual.set(datetime(day.year, day.month, day.day, 1, 0, tzinfo=UTC))
+        manual_clock.set(datetime(day.year, day.month, day.day, 1, 0, tzinfo=UTC))
         for _ in range(2):  # two ticks (two processes) the same day
             async with runtime.db.session() as session:
                 n = (await campaign.tick(session, now=clock.now(), settings=s)).queued
@@ -188,9 +185,9 @@ async def test_campaign_across_a_season(runtime: Runtime, world: dict[str, int],
 
 
 async def test_digest_once_a_day_with_its_content(runtime: Runtime, world: dict[str, int],
-                                                  manual: clock.ManualClock) -> None:
+                                                  manual_clock: clock.ManualClock) -> None:
     s = runtime.settings
-    manual.set(datetime(2026, 12, 1, 23, 0, tzinfo=UTC))  # 07.00 WITA on 2 December
+    manual_clock.set(datetime(2026, 12, 1, 23, 0, tzinfo=UTC))  # 07.00 WITA on 2 December
     await _meeting(runtime, world, clock.now() + timedelta(days=3), [])
     async with runtime.db.session() as session:
         session.add(AnnualReportRecord(
@@ -201,7 +198,7 @@ async def test_digest_once_a_day_with_its_content(runtime: Runtime, world: dict[
     await _answer(runtime, world, 1, 101, "h")
     async with runtime.db.session() as session:
         assert (await digest.tick(session, now=clock.now(), settings=s)).queued == 0  # before 08.00
-    manual.advance(timedelta(hours=2))  # 09.00 WITA: missed 08.00, sent now
+    manual_clock.advance(timedelta(hours=2))  # 09.00 WITA: missed 08.00, sent now
     for _ in range(3):
         async with runtime.db.session() as session:
             await digest.tick(session, now=clock.now(), settings=s)
