@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from functools import partial
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,6 +31,7 @@ from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, MessageId, R
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.delivery import ledger as ledgers
+from bot.delivery.http import ON_WIRE
 from bot.delivery.journal import Journal
 from bot.delivery.ledger import SendLedger
 from bot.delivery.limits import GateClosed, Lane, SendBudget
@@ -352,7 +354,9 @@ class DeliveryEngine:
             if self._stopping.is_set():  # a shared budget is not closed by our stop
                 raise GateClosed
             self._in_flight += 1
-            self.ledger.attempt(row.id)
+            # The ledger's "a" record is written when the request's headers leave (ON_WIRE),
+            # not before: a kill while it still waits for a connection has sent nothing.
+            wire = ON_WIRE.set(partial(self.ledger.attempt, row.id)) if self.ledger.enabled else None
             try:
                 message = await self._send(row.chat_id, payload)
             except RetryAfter as exc:
@@ -386,6 +390,8 @@ class DeliveryEngine:
                                          message_id=message.message_id))
             finally:
                 self._in_flight -= 1
+                if wire is not None:
+                    ON_WIRE.reset(wire)
             return
 
     async def _send(self, chat_id: int, p: _Payload) -> Message | MessageId:

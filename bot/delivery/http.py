@@ -9,6 +9,9 @@ dependency (the sandbox and PTB's webhook server use it).
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -16,6 +19,18 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 _DEFAULT = type(BaseRequest.DEFAULT_NONE)  # "not given by the caller": use our default
+
+# Set by a caller that must know when its request goes on the wire (the delivery engine's send
+# ledger): called once the request's headers are written to the connection, with the body right
+# behind them. Before that moment a killed process has sent nothing.
+ON_WIRE: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "kopdesk_on_wire", default=None)
+
+
+async def _headers_sent(_session: Any, context: SimpleNamespace, _params: Any) -> None:
+    hook = (context.trace_request_ctx or {}).get("on_wire")
+    if hook is not None:
+        hook()
 
 
 class AiohttpRequest(BaseRequest):
@@ -27,7 +42,9 @@ class AiohttpRequest(BaseRequest):
         connections: int = 32,
         connect_timeout: float = 5.0,
         read_timeout: float = 15.0,
+        trace_wire: bool = False,
     ) -> None:
+        self._trace_wire = trace_wire  # call ON_WIRE's hook when a request leaves
         self._connections = connections
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -41,9 +58,15 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         """Open the session (idempotent)."""
         if self._session is None or self._session.closed:
+            traces = []
+            if self._trace_wire:
+                trace = aiohttp.TraceConfig()
+                trace.on_request_headers_sent.append(_headers_sent)
+                traces.append(trace)
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._connections),
                 headers={"User-Agent": self.USER_AGENT},
+                trace_configs=traces or None,
             )
 
     async def shutdown(self) -> None:
@@ -80,8 +103,10 @@ class AiohttpRequest(BaseRequest):
                 data = form
             else:
                 data = request_data.json_parameters
+        hook = ON_WIRE.get() if self._trace_wire else None
+        extra = {"trace_request_ctx": {"on_wire": hook}} if hook is not None else {}
         try:
-            async with self._session.request(method, url, data=data, timeout=timeout) as response:
+            async with self._session.request(method, url, data=data, timeout=timeout, **extra) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:
             raise TimedOut(f"aiohttp: timed out ({exc.__class__.__name__})") from exc

@@ -6,7 +6,7 @@ accepted, and the restart sent them again. The ledger closes that gap with a loc
 file per worker, written with one `write(2)` per record and no buffering in the process, so a
 record survives the process being killed (not a power cut: the page cache is not flushed):
 
-    a <row>           about to send the row (written before the request leaves)
+    a <row>           the row's request is leaving (its headers were just written)
     s <row> <msg_id>  Telegram accepted it
     n <row>           Telegram did not take it (an error, a 429): safe to send again
 
@@ -156,7 +156,7 @@ class SendLedger:
             self._start_segment(self._segment + 1)
 
     def attempt(self, row_id: int) -> None:
-        """The row's request is about to leave."""
+        """The row's request is leaving (called through `bot.delivery.http.ON_WIRE`)."""
         self._write(row_id, f"a {row_id}\n")
 
     def sent(self, row_id: int, message_id: int | None) -> None:

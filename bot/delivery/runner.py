@@ -60,7 +60,8 @@ def create_engine(runtime: Runtime, *, worker_id: str | None = None, **overrides
     )
     journal = Journal(runtime.db, config.worker_id)
     request = LoggedRequest(
-        AiohttpRequest(connections=config.senders + 4), JournalLog(journal), max_attempts=1
+        AiohttpRequest(connections=config.senders + 4, trace_wire=True), JournalLog(journal),
+        max_attempts=1
     )
     bot = Bot(
         settings.bot_token.get_secret_value(),

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
+from telegram.error import NetworkError
 
 from bot.delivery import ledger as ledgers
 from bot.delivery.engine import UNCERTAIN
+from bot.delivery.http import ON_WIRE, AiohttpRequest
 from bot.delivery.ledger import SendLedger
 from bot.delivery.outbox import Content, enqueue
 from bot.delivery.runner import ledger_dir
@@ -16,6 +19,7 @@ from bot.sandbox import Sandbox
 from bot.services.meetings import SOURCE_REMINDER
 from storage.models import OutboundCall
 from storage.models_delivery import OutboxMessage, OutboxState
+from tests.conftest import TEST_TOKEN
 from tests.delivery.conftest import add_people, batch_done, rows_of, running_engine
 from tests.e2e.conftest import wait_until
 
@@ -141,3 +145,41 @@ async def test_without_a_ledger_rows_left_in_sending_are_sent_again(
     async with running_engine(delivery_runtime, worker_id=WORKER):
         await wait_until(lambda: batch_done(db, batch), what="the broadcast to finish")
     assert [c["chat_id"] for c in sandbox.calls if c["method"] == "sendMessage"] == [7101]
+
+
+async def test_the_attempt_is_recorded_when_the_request_leaves(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The "a" record is written by the HTTP layer once the request is on the wire, once per
+    request, and only for the request that set the hook."""
+    request = AiohttpRequest(trace_wire=True)
+    await request.initialize()
+    left: list[str] = []
+    try:
+        url = f"{sandbox.base_url}{TEST_TOKEN}/getMe"
+        token = ON_WIRE.set(lambda: left.append("first"))
+        try:
+            status, _ = await request.do_request(url, "POST")
+        finally:
+            ON_WIRE.reset(token)
+        assert status == 200 and left == ["first"]
+        await request.do_request(url, "POST")  # no hook set: nothing recorded
+        assert left == ["first"]
+        dead = AiohttpRequest(trace_wire=True, connect_timeout=1)
+        await dead.initialize()
+        token = ON_WIRE.set(lambda: left.append("never left"))
+        try:
+            with pytest.raises(NetworkError):
+                await dead.do_request(f"http://127.0.0.1:{_closed_port()}/x", "POST")
+        finally:
+            ON_WIRE.reset(token)
+            await dead.shutdown()
+        assert left == ["first"], "a request that never reached a server was never on the wire"
+    finally:
+        await request.shutdown()
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

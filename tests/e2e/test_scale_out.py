@@ -96,7 +96,7 @@ def nginx(tmp_path: Path) -> tuple[str, int, int, int]:
     port, web1, web2 = _free_port(), _free_port(), _free_port()
     conf = tmp_path / "nginx.conf"
     conf.write_text(NGINX_CONF.format(tmp=tmp_path, port=port, web1=web1, web2=web2))
-    proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(tmp_path)],
+    proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(tmp_path), "-e", str(tmp_path / "nginx-error.log")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         for _ in range(100):
