@@ -29,7 +29,7 @@ from tests.support.harness import fetch, running_bot
 from tests.support.updates import callback_update, message_update
 
 GUEST = 5555
-world, manual_clock = base.world, base.manual_clock  # the same fixtures
+world, clock_start = base.world, base.clock_start  # the same fixtures (manual_clock from conftest)
 
 
 async def _programme(runtime, key: str = "bantuan-peralatan-usaha") -> Programme:
