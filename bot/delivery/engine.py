@@ -192,6 +192,7 @@ class DeliveryEngine:
             # Several workers may share the outbox: let the others see us and lower their
             # share of SEND_RATE before we send, then count again (two may start together).
             if not await self._pause(self.config.heartbeat_interval * 1.5):
+                self.ledger.close(clean=True)
                 return False
             await self._heartbeat()
         return True
@@ -212,8 +213,11 @@ class DeliveryEngine:
         self.ledger.close(clean=True)  # keeps the files if some result is still unwritten
         try:
             async with self.db.session() as session:
-                # Rows claimed but not sent (waiting, or cut off): free for the next worker.
-                await repo.release_claims(session, worker_id=self.config.worker_id)
+                # Rows claimed but not sent: free for the next worker. Rows the ledger knows more
+                # of than the database (a result not written, a send cut off on the wire) stay
+                # `sending` for the next start to settle from the ledger, or for their lease.
+                await repo.release_claims(session, worker_id=self.config.worker_id,
+                                          keep=self.ledger.unsettled())
                 await repo.remove_worker(session, self.config.worker_id)
         except Exception:
             _LOG.exception("could not give back the claimed rows; their lease will")
@@ -237,6 +241,10 @@ class DeliveryEngine:
             others = {w for w in ledgers.ledger_workers(directory)
                       if w != own and gone_from_this_host(w)}
         for worker_id in [own, *sorted(others)]:
+            if ledgers.in_use(directory, worker_id):
+                _LOG.error("the send ledger of %s is held by a running process: is a second "
+                           "worker running with the same id? Its rows are left alone", worker_id)
+                continue
             state = ledgers.read(directory, worker_id)
             async with self.db.session() as session:
                 await self._settle(session, worker_id, state)

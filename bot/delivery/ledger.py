@@ -24,6 +24,7 @@ committed by the journal, so the directory holds a few kilobytes to a few megaby
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import re
@@ -96,6 +97,24 @@ def read(directory: Path, worker_id: str) -> LedgerState:
     return state
 
 
+def in_use(directory: Path, worker_id: str) -> bool:
+    """True if a running worker holds one of these segments (each holds its current one with
+    an exclusive `flock`): a process that only looks dead — another container with the same
+    host name, say — keeps its ledger."""
+    for path in segments(directory, worker_id):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing drops the lock we may have taken
+    return False
+
+
 def remove(directory: Path, worker_id: str) -> None:
     """Delete the worker's segments (after what they said is in the database)."""
     for path in segments(directory, worker_id):
@@ -131,13 +150,15 @@ class SendLedger:
 
     def _start_segment(self, number: int) -> None:
         assert self.directory is not None
-        if self._fd is not None:
-            os.close(self._fd)
-            self._collect(self._segment)
+        previous, old_fd = self._segment, self._fd
         self._segment, self._records = number, 0
         self._open.setdefault(number, 0)
         path = self.directory / f"{file_stem(self.worker_id)}.{number}.ledger"
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)  # ours while we run (see `in_use`)
+        if old_fd is not None:
+            os.close(old_fd)
+            self._collect(previous)  # no longer current: gone once its rows are committed
 
     def _write(self, row_id: int, line: str) -> None:
         if self._fd is None:
@@ -188,6 +209,11 @@ class SendLedger:
     def uncommitted(self) -> int:
         """Rows with records the journal has not written yet."""
         return len(self._rows)
+
+    def unsettled(self) -> list[int]:
+        """Rows whose records the journal has not written: at shutdown they stay `sending`, for
+        the next start to settle from the file, instead of going back to pending blindly."""
+        return list(self._rows)
 
     def close(self, *, clean: bool) -> None:
         """Stop writing; `clean` (every result committed) also deletes the files."""

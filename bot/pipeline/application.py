@@ -74,6 +74,10 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
             )
             logged = self.inbound.take(update)
             await self._handle_logged(update, key, logged)
+        except log_repo.AlreadyHandled:
+            # Its work is rolled back; the copy that committed first answered the user.
+            _LOG.warning("update %s was handled elsewhere meanwhile; this handling rolled back",
+                         update.update_id)
         except Exception as exc:  # the database itself failed (log, begin or commit)
             await self.process_error(update=update, error=exc)
         finally:

@@ -32,6 +32,7 @@ from storage.types import utcnow
 _LOG = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5  # takes of one update (each a worker that died or lost its database)
 POLL = 1.0  # seconds between looks at the queue when no notice comes
+RETRY_BACKOFF = 0.5  # before the second take of an update; doubled for each further one
 
 
 class QueueWorker:
@@ -98,12 +99,15 @@ class QueueWorker:
                             await asyncio.wait_for(self._wake.wait(), self.poll)
                         except TimeoutError:
                             pass
-                # Stopping: the locks must outlive the updates in hand.
+            finally:
+                # The locks must outlive the updates in hand; then the connection is closed,
+                # never returned to the pool with session locks or a LISTEN on it.
                 if self._tasks:
                     await asyncio.gather(*self._tasks, return_exceptions=True)
-            finally:
                 with contextlib.suppress(Exception):
                     await driver.remove_listener(CHANNEL, self._notified)
+                with contextlib.suppress(Exception):
+                    await base.invalidate()
 
     def _notified(self, *_: Any) -> None:
         self._wake.set()
@@ -144,6 +148,9 @@ class QueueWorker:
             if item.attempts > 1:
                 _LOG.warning("update %s taken again (attempt %d): a worker stopped mid-way",
                              item.update_id, item.attempts)
+                # A database that just failed is given a moment (0.5, 1, 2, 4 s); the chat
+                # stays held meanwhile, so its order is kept.
+                await asyncio.sleep(RETRY_BACKOFF * 2 ** (item.attempts - 2))
             update = Update.de_json(item.raw, self.app.bot)
             row = InboundRow(update_id=item.update_id, digest=item.fingerprint, user_id=None,
                              chat_id=None, kind="", text=None, raw=item.raw)

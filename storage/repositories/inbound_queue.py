@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, false, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import InboundUpdate
@@ -26,9 +26,10 @@ LOCK_CLASS = 0x4B4451  # the first key of KopDesk's advisory locks (the second: 
 
 
 def queued(table: Any = _T) -> Any:
-    """Rows waiting in the workers' queue."""
+    """Rows waiting in the workers' queue: exactly the partial index's condition
+    (`throttled = false`, not `IS false`, or PostgreSQL will not use the index)."""
     return and_(table.c.queue_key.is_not(None), table.c.handled_at.is_(None),
-                table.c.throttled.is_(False))
+                table.c.throttled == false())
 
 
 def lock_id(queue_key: int) -> int:
@@ -36,6 +37,17 @@ def lock_id(queue_key: int) -> int:
     Two chats may share a lock: they are then handled one after the other, nothing worse."""
     folded = (queue_key ^ (queue_key >> 32)) & 0xFFFFFFFF
     return folded - (1 << 32) if folded >= 1 << 31 else folded
+
+
+# The row's chat is not held by any worker: none of our advisory locks in pg_locks (the lock's
+# second key shows there as an unsigned oid, hence the fold without the sign). Without this a
+# worker could be handed only chats others hold and sit idle with a backlog.
+_NOT_HELD = text(
+    "NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory'"
+    " AND l.classid::bigint = :lock_class AND l.objsubid = 2"
+    " AND l.objid::bigint = ((inbound_updates.queue_key # (inbound_updates.queue_key >> 32))"
+    " & 4294967295))"
+).bindparams(lock_class=LOCK_CLASS)
 
 
 @dataclass(frozen=True)
@@ -50,9 +62,9 @@ class Waiting:
 
 
 async def heads(conn: AsyncConnection, *, limit: int, skip: Collection[int] = ()) -> list[int]:
-    """Keys of chats with waiting updates, the longest waiting first."""
+    """Keys of chats with waiting updates that no worker holds, the longest waiting first."""
     first = func.min(_T.c.id)
-    stmt = (select(_T.c.queue_key).where(queued()).group_by(_T.c.queue_key)
+    stmt = (select(_T.c.queue_key).where(queued(), _NOT_HELD).group_by(_T.c.queue_key)
             .order_by(first).limit(limit))
     if skip:
         stmt = stmt.where(_T.c.queue_key.not_in(list(skip)))
@@ -73,10 +85,15 @@ async def unlock(conn: AsyncConnection, queue_key: int) -> None:
 
 
 async def take(conn: AsyncConnection, queue_key: int) -> Waiting | None:
-    """The chat's oldest waiting update, its attempt counted (call with the chat held)."""
+    """The chat's oldest waiting update, its attempt counted (call with the chat held).
+
+    Oldest by Telegram's `update_id` (the order Telegram numbered them), not by the log's row id:
+    two receivers may commit one chat's updates in the other order. `handled_at IS NULL` is
+    checked again on the row itself, so an update handled meanwhile is never taken."""
     oldest = (select(_T.c.id).where(_T.c.queue_key == queue_key, queued())
-              .order_by(_T.c.id).limit(1).scalar_subquery())
-    stmt = (update(_T).where(_T.c.id == oldest).values(attempts=_T.c.attempts + 1)
+              .order_by(_T.c.update_id, _T.c.id).limit(1).scalar_subquery())
+    stmt = (update(_T).where(_T.c.id == oldest, _T.c.handled_at.is_(None))
+            .values(attempts=_T.c.attempts + 1)
             .returning(_T.c.id, _T.c.update_id, _T.c.fingerprint, _T.c.raw, _T.c.attempts))
     row = (await conn.execute(stmt)).first()
     return Waiting(*row) if row is not None else None

@@ -147,15 +147,24 @@ async def record_inbound_many(
 _INBOUND = InboundUpdate.__table__
 _MARK_HANDLED = (
     update(_INBOUND)
-    .where(_INBOUND.c.update_id == bindparam("u_id"), _INBOUND.c.fingerprint == bindparam("digest"))
+    .where(_INBOUND.c.update_id == bindparam("u_id"), _INBOUND.c.fingerprint == bindparam("digest"),
+           _INBOUND.c.handled_at.is_(None))
     .values(handled_at=bindparam("at"))
 )
 _ADD_OUTBOUND = OutboundCall.__table__.insert()
 
 
+class AlreadyHandled(Exception):
+    """Another process committed this update's handling first: this one must roll back."""
+
+
 async def mark_handled(session: AsyncSession, update_id: int, digest: str) -> None:
-    """Record that the update's handling committed."""
-    await session.execute(_MARK_HANDLED, {"u_id": update_id, "digest": digest, "at": utcnow()})
+    """Record that the update's handling committed — unless someone else's already did, which
+    raises `AlreadyHandled` so that this transaction rolls back (the fence between two workers
+    that both believe they hold the chat, e.g. after a lock connection was lost)."""
+    result = await session.execute(_MARK_HANDLED, {"u_id": update_id, "digest": digest, "at": utcnow()})
+    if result.rowcount == 0:
+        raise AlreadyHandled(update_id)
 
 
 async def mark_throttled(session: AsyncSession, update_id: int) -> None:

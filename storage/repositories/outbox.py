@@ -164,13 +164,16 @@ async def renew_leases(session: AsyncSession, worker_id: str, now: datetime) -> 
 
 async def release_claims(
     session: AsyncSession, *, worker_id: str | None = None, ids: Iterable[int] = (),
-    claimed_before: datetime | None = None,
+    claimed_before: datetime | None = None, keep: Iterable[int] = (),
 ) -> int:
-    """Return rows in `sending` to `pending`: this worker's, these ids, or expired leases."""
+    """Return rows in `sending` to `pending`: this worker's, these ids, or expired leases;
+    never those in `keep`."""
     stmt = update(OutboxMessage).where(OutboxMessage.state == OutboxState.SENDING)
-    ids = list(ids)
+    ids, keep = list(ids), list(keep)
     if ids:
         stmt = stmt.where(OutboxMessage.id.in_(ids))
+    if keep:
+        stmt = stmt.where(OutboxMessage.id.not_in(keep))
     if worker_id is not None:
         stmt = stmt.where(OutboxMessage.claimed_by == worker_id)
     if claimed_before is not None:

@@ -70,6 +70,16 @@ def test_segments_rotate_and_go_once_their_rows_are_committed(tmp_path: Path) ->
     assert names() == []
 
 
+def test_a_running_ledger_is_in_use_and_a_closed_one_is_not(tmp_path: Path) -> None:
+    ledger = SendLedger(tmp_path, WORKER)
+    ledger.open()
+    ledger.attempt(1)
+    assert ledgers.in_use(tmp_path, WORKER), "the running worker holds its segment"
+    ledger.close(clean=False)
+    assert not ledgers.in_use(tmp_path, WORKER)
+    assert ledgers.read(tmp_path, WORKER).uncertain == {1}
+
+
 def test_a_clean_close_keeps_a_ledger_with_unwritten_results(tmp_path: Path) -> None:
     ledger = SendLedger(tmp_path, WORKER)
     ledger.open()
@@ -110,6 +120,7 @@ async def test_a_restart_settles_what_the_killed_run_left_in_sending(
     killed.attempt(rows[7005])  # on the wire at the kill (a reminder)
     killed.attempt(rows[7006])
     killed.sent(rows[7006], 4243)  # a reminder Telegram took
+    killed.close(clean=False)  # the kill: its file stays, its lock goes with the process
 
     async with running_engine(delivery_runtime, worker_id=WORKER):
         await wait_until(lambda: batch_done(db, broadcast), what="the broadcast to finish")

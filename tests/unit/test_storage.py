@@ -112,6 +112,19 @@ async def test_record_inbound_statuses(runtime: Runtime) -> None:
     assert rows[0].handled_at is not None and rows[1].handled_at is None
 
 
+async def test_a_second_handled_mark_is_refused(runtime: Runtime) -> None:
+    """Two workers that both believe they hold a chat: the second to commit the update's handled
+    mark gets AlreadyHandled, and its transaction rolls back."""
+    db = runtime.db
+    await _record(db, 300)
+    digest = message_log.fingerprint(_raw(300))
+    async with db.session() as session:
+        await message_log.mark_handled(session, 300, digest)
+    with pytest.raises(message_log.AlreadyHandled):
+        async with db.session() as session:
+            await message_log.mark_handled(session, 300, digest)
+
+
 async def test_reused_update_id_with_another_payload_is_new(runtime: Runtime) -> None:
     """Telegram may number updates from the start again: same id, other payload → a new update."""
     db = runtime.db
