@@ -127,6 +127,7 @@ class DeliveryEngine:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._payloads: dict[int, _Payload] = {}
+        self._kinds: dict[int, str] = {}  # batch id → source kind
         self._reports = ReportLoop(db, bot, self.gate, reporters or {},
                                    config.report_interval + REPORT_SLACK)
         self.ready = asyncio.Event()
@@ -324,6 +325,9 @@ class DeliveryEngine:
         async with self.db.session() as session:
             rows = await repo.claim(session, worker_id=self.config.worker_id, limit=limit,
                                     now=now, skip_locked=not self.db.is_sqlite)
+            new_batches = {r.batch_id for r in rows} - set(self._kinds)
+            if new_batches:
+                self._kinds.update(await repo.source_kinds(session, new_batches))
             missing = {r.payload_id for r in rows} - set(self._payloads)
             if missing:
                 for payload_id, p in (await repo.payloads(session, missing)).items():
@@ -364,7 +368,8 @@ class DeliveryEngine:
             self._in_flight += 1
             # The ledger's "a" record is written when the request's headers leave (ON_WIRE),
             # not before: a kill while it still waits for a connection has sent nothing.
-            wire = ON_WIRE.set(partial(self.ledger.attempt, row.id)) if self.ledger.enabled else None
+            events: list[str] = []
+            wire = ON_WIRE.set(partial(self._on_wire, row.id, events))
             try:
                 message = await self._send(row.chat_id, payload)
             except RetryAfter as exc:
@@ -389,8 +394,13 @@ class DeliveryEngine:
                 self.journal.add(Outcome(row.id, OutboxState.FAILED, attempts, utcnow(),
                                          f"chat migrated to {exc.new_chat_id}"))
             except TelegramError as exc:  # 5xx, timeouts, dropped connections: transient
-                self.ledger.unsent(row.id)
-                self.journal.add(self._retry(row, attempts, exc.message))
+                if "left" in events and "answered" not in events and self._at_most_once(row):
+                    # It left and no answer came back: Telegram may have it. At most once.
+                    self.journal.add(Outcome(row.id, OutboxState.FAILED, attempts, utcnow(),
+                                             UNCERTAIN))
+                else:
+                    self.ledger.unsent(row.id)
+                    self.journal.add(self._retry(row, attempts, exc.message))
             else:
                 self.ledger.sent(row.id, message.message_id)
                 self.sent += 1
@@ -398,9 +408,16 @@ class DeliveryEngine:
                                          message_id=message.message_id))
             finally:
                 self._in_flight -= 1
-                if wire is not None:
-                    ON_WIRE.reset(wire)
+                ON_WIRE.reset(wire)
             return
+
+    def _on_wire(self, row_id: int, events: list[str], event: str) -> None:
+        events.append(event)
+        if event == "left":
+            self.ledger.attempt(row_id)
+
+    def _at_most_once(self, row: ClaimedRow) -> bool:
+        return self._kinds.get(row.batch_id) in self.config.at_most_once
 
     async def _send(self, chat_id: int, p: _Payload) -> Message | MessageId:
         reply = (ReplyParameters(p.reply_to, allow_sending_without_reply=True)

@@ -20,17 +20,19 @@ from telegram.request import BaseRequest, RequestData
 
 _DEFAULT = type(BaseRequest.DEFAULT_NONE)  # "not given by the caller": use our default
 
-# Set by a caller that must know when its request goes on the wire (the delivery engine's send
-# ledger): called once the request's headers are written to the connection, with the body right
-# behind them. Before that moment a killed process has sent nothing.
-ON_WIRE: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+# Set by a caller that must know whether its request went on the wire (the delivery engine's
+# send ledger): called with "left" once the request's headers are written to the connection,
+# with the body right behind them (before that moment a killed process has sent nothing), and
+# with "answered" once an HTTP answer came back (after "left" without "answered", Telegram may
+# or may not have the message).
+ON_WIRE: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
     "kopdesk_on_wire", default=None)
 
 
 async def _headers_sent(_session: Any, context: SimpleNamespace, _params: Any) -> None:
     hook = (context.trace_request_ctx or {}).get("on_wire")
     if hook is not None:
-        hook()
+        hook("left")
 
 
 class AiohttpRequest(BaseRequest):
@@ -107,7 +109,10 @@ class AiohttpRequest(BaseRequest):
         extra = {"trace_request_ctx": {"on_wire": hook}} if hook is not None else {}
         try:
             async with self._session.request(method, url, data=data, timeout=timeout, **extra) as response:
-                return response.status, await response.read()
+                body = await response.read()
+                if hook is not None:
+                    hook("answered")
+                return response.status, body
         except TimeoutError as exc:
             raise TimedOut(f"aiohttp: timed out ({exc.__class__.__name__})") from exc
         except aiohttp.ClientError as exc:

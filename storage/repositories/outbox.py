@@ -268,6 +268,13 @@ async def mark_unreachable(
         )
 
 
+async def source_kinds(session: AsyncSession, batch_ids: Iterable[int]) -> dict[int, str]:
+    """The source kind of each batch."""
+    rows = await session.execute(select(OutboxBatch.id, OutboxBatch.source_kind)
+                                 .where(OutboxBatch.id.in_(list(batch_ids))))
+    return {batch_id: kind for batch_id, kind in rows.all()}
+
+
 async def payloads(session: AsyncSession, ids: Iterable[int]) -> dict[int, OutboxPayload]:
     """Payloads by id."""
     rows = await session.execute(select(OutboxPayload).where(OutboxPayload.id.in_(list(ids))))

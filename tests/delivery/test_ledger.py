@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,9 @@ from bot.delivery.engine import UNCERTAIN
 from bot.delivery.http import ON_WIRE, AiohttpRequest
 from bot.delivery.ledger import SendLedger
 from bot.delivery.outbox import Content, enqueue
-from bot.delivery.runner import ledger_dir
+from bot.delivery.runner import create_engine, ledger_dir
 from bot.runtime import Runtime
-from bot.sandbox import Sandbox
+from bot.sandbox import Sandbox, SandboxClient
 from bot.services.meetings import SOURCE_REMINDER
 from storage.models import OutboundCall
 from storage.models_delivery import OutboxMessage, OutboxState
@@ -159,33 +160,62 @@ async def test_without_a_ledger_rows_left_in_sending_are_sent_again(
 
 
 async def test_the_attempt_is_recorded_when_the_request_leaves(sandbox: Sandbox, tmp_path: Path) -> None:
-    """The "a" record is written by the HTTP layer once the request is on the wire, once per
+    """The HTTP layer tells the hook when a request left and when its answer came, once per
     request, and only for the request that set the hook."""
     request = AiohttpRequest(trace_wire=True)
     await request.initialize()
-    left: list[str] = []
+    events: list[str] = []
     try:
         url = f"{sandbox.base_url}{TEST_TOKEN}/getMe"
-        token = ON_WIRE.set(lambda: left.append("first"))
+        token = ON_WIRE.set(events.append)
         try:
             status, _ = await request.do_request(url, "POST")
         finally:
             ON_WIRE.reset(token)
-        assert status == 200 and left == ["first"]
+        assert status == 200 and events == ["left", "answered"]
         await request.do_request(url, "POST")  # no hook set: nothing recorded
-        assert left == ["first"]
+        assert events == ["left", "answered"]
         dead = AiohttpRequest(trace_wire=True, connect_timeout=1)
         await dead.initialize()
-        token = ON_WIRE.set(lambda: left.append("never left"))
+        token = ON_WIRE.set(events.append)
         try:
             with pytest.raises(NetworkError):
                 await dead.do_request(f"http://127.0.0.1:{_closed_port()}/x", "POST")
         finally:
             ON_WIRE.reset(token)
             await dead.shutdown()
-        assert left == ["first"], "a request that never reached a server was never on the wire"
+        assert events == ["left", "answered"], "a request that never reached a server never left"
     finally:
         await request.shutdown()
+
+
+async def test_a_reminder_whose_answer_never_came_is_not_sent_again(
+    delivery_runtime: Runtime, sandbox: Sandbox, client: SandboxClient
+) -> None:
+    """The request left, Telegram was slow, the read timed out — and Telegram did take it. A
+    reminder (at most once) is failed as uncertain; a broadcast is sent again (at least once)."""
+    db = delivery_runtime.db
+    people = await add_people(db, sandbox, [7201, 7202])
+    async with db.session() as session:
+        reminder = await enqueue(session, Content("Pengingat rapat"), people[:1], source=(SOURCE_REMINDER, 2))
+        broadcast = await enqueue(session, Content("Pengumuman"), people[1:], source=("broadcast", 3))
+    await client.set_faults(script=["slow:1.5", "slow:1.5"], methods=["sendMessage"])
+    engine = create_engine(delivery_runtime, worker_id=WORKER)
+    engine.bot._request[1]._inner._read_timeout = 0.5  # answers slower than this time out
+    task = asyncio.create_task(engine.run())
+    try:
+        await wait_until(lambda: batch_done(db, reminder), timeout=30, what="the reminder to settle")
+        await wait_until(lambda: batch_done(db, broadcast), timeout=30, what="the broadcast to settle")
+    finally:
+        engine.stop()
+        await asyncio.wait_for(task, 30)
+    taken = [c["chat_id"] for c in sandbox.calls if c["method"] == "sendMessage" and c["status"] == 200]
+    [row] = await rows_of(db, reminder)
+    assert (row.state, row.last_error) == (OutboxState.FAILED, UNCERTAIN)
+    assert taken.count(7201) == 1, "the slow reminder arrived once and was not sent again"
+    [row] = await rows_of(db, broadcast)
+    assert row.state == OutboxState.SENT
+    assert taken.count(7202) == 2, "a broadcast is sent again: at least once"
 
 
 def _closed_port() -> int:
