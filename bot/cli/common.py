@@ -31,6 +31,24 @@ def load(**overrides: Any) -> Settings:
     return settings
 
 
+def for_a_bot(command: str, *, webhook: bool = False) -> Settings:
+    """For the commands that run the bot (`run`, `web`, `worker`): settings with a token (and a
+    WEBHOOK_URL when `webhook`), or exit 2 with the reason; logging set up; the database migrated
+    (on PostgreSQL under a lock, so processes starting together migrate once)."""
+    settings = load()
+    if settings.bot_token is None:
+        click.echo(f"configuration error: BOT_TOKEN: required for `kopdesk {command}` (see .env.example)",
+                   err=True)
+        sys.exit(2)
+    if webhook and not settings.webhook_url:
+        click.echo(f"configuration error: WEBHOOK_URL: required for `kopdesk {command}` with webhooks",
+                   err=True)
+        sys.exit(2)
+    configure_logging(settings.log_level, settings.secrets())
+    upgrade_database(settings.database_url)
+    return settings
+
+
 def upgrade_database(url: str) -> None:
     """Apply the migrations that are missing (what `kopdesk db upgrade` does)."""
     from storage.migrate import upgrade

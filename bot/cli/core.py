@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import click
 
 from bot.logging_setup import configure_logging, redact
-from bot.cli.common import load, upgrade_database
+from bot.cli.common import for_a_bot, load, upgrade_database
 from bot.settings import Settings
 
 _LOG = logging.getLogger("kopdesk")
@@ -28,15 +28,7 @@ def main() -> None:
 @click.option("--webhook", is_flag=True, help="Receive updates by webhook (WEBHOOK_URL) instead of polling.")
 def run(webhook: bool) -> None:
     """Run the bot against Telegram (or TELEGRAM_API_URL) until stopped."""
-    settings = load()
-    if settings.bot_token is None:
-        click.echo("configuration error: BOT_TOKEN: required for `kopdesk run` (see .env.example)", err=True)
-        sys.exit(2)
-    if webhook and not settings.webhook_url:
-        click.echo("configuration error: WEBHOOK_URL: required with --webhook", err=True)
-        sys.exit(2)
-    configure_logging(settings.log_level, settings.secrets())
-    upgrade_database(settings.database_url)
+    settings = for_a_bot("run", webhook=webhook)
 
     from telegram.error import InvalidToken
 

@@ -8,25 +8,11 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from urllib.parse import urlsplit
 
 import click
 
-from bot.cli.common import load, upgrade_database
-from bot.logging_setup import configure_logging
-from bot.settings import Settings
-
-
-def _settings_for(command: str) -> Settings:
-    settings = load()
-    if settings.bot_token is None:
-        click.echo(f"configuration error: BOT_TOKEN: required for `kopdesk {command}` (see .env.example)",
-                   err=True)
-        sys.exit(2)
-    configure_logging(settings.log_level, settings.secrets())
-    upgrade_database(settings.database_url)  # one process migrates, the others wait (a lock)
-    return settings
+from bot.cli.common import for_a_bot
 
 
 @click.command("worker")
@@ -39,7 +25,7 @@ def worker(worker_id: str | None, delivery_only: bool, concurrency: int) -> None
     """Handle the updates the receivers logged, and send the outbox, until stopped."""
     from bot.runtime import Runtime
 
-    settings = _settings_for("worker")
+    settings = for_a_bot("worker")
     runtime = Runtime.create(settings)
     if worker_id:
         runtime.instance_id = worker_id
@@ -63,10 +49,7 @@ def worker(worker_id: str | None, delivery_only: bool, concurrency: int) -> None
               help="Tell Telegram the WEBHOOK_URL at start (every receiver may; it is idempotent).")
 def web(listen: str | None, port: int | None, set_webhook: bool) -> None:
     """Receive Telegram's webhook calls and log each update for the workers, until stopped."""
-    settings = _settings_for("web")
-    if not settings.webhook_url:
-        click.echo("configuration error: WEBHOOK_URL: required for `kopdesk web`", err=True)
-        sys.exit(2)
+    settings = for_a_bot("web", webhook=True)
     from bot.pipeline.run import run_receiver
     from bot.runtime import Runtime
 

@@ -373,35 +373,32 @@ class DeliveryEngine:
             try:
                 message = await self._send(row.chat_id, payload)
             except RetryAfter as exc:
-                self.ledger.unsent(row.id)
                 seconds = retry_seconds(exc)
                 _LOG.warning("429 from Telegram: all sending paused for %.0fs", seconds)
                 self.gate.pause(seconds)
                 continue  # the same row again after the pause; a 429 is no failed attempt
             except Forbidden as exc:
-                self.ledger.unsent(row.id)
                 self.journal.add(
                     Outcome(row.id, OutboxState.BLOCKED, attempts, utcnow(), f"403: {exc.message}"),
                     unreachable=(row.person_id, row.chat_id),
                 )
             except BadRequest as exc:  # Telegram will refuse it every time: fail it now
-                self.ledger.unsent(row.id)
                 self.journal.add(
                     Outcome(row.id, OutboxState.FAILED, attempts, utcnow(), f"400: {exc.message}")
                 )
             except ChatMigrated as exc:
-                self.ledger.unsent(row.id)
                 self.journal.add(Outcome(row.id, OutboxState.FAILED, attempts, utcnow(),
                                          f"chat migrated to {exc.new_chat_id}"))
             except TelegramError as exc:  # 5xx, timeouts, dropped connections: transient
                 if "left" in events and "answered" not in events and self._at_most_once(row):
                     # It left and no answer came back: Telegram may have it. At most once.
+                    events.append("uncertain")
                     self.journal.add(Outcome(row.id, OutboxState.FAILED, attempts, utcnow(),
                                              UNCERTAIN))
                 else:
-                    self.ledger.unsent(row.id)
                     self.journal.add(self._retry(row, attempts, exc.message))
             else:
+                events.append("sent")
                 self.ledger.sent(row.id, message.message_id)
                 self.sent += 1
                 self.journal.add(Outcome(row.id, OutboxState.SENT, attempts, utcnow(),
@@ -409,6 +406,8 @@ class DeliveryEngine:
             finally:
                 self._in_flight -= 1
                 ON_WIRE.reset(wire)
+                if "left" in events and not {"sent", "uncertain"} & set(events):
+                    self.ledger.unsent(row.id)  # it left, and Telegram did not take it
             return
 
     def _on_wire(self, row_id: int, events: list[str], event: str) -> None:

@@ -135,10 +135,6 @@ class SendLedger:
         self._rows: dict[int, set[int]] = {}  # uncommitted row → segments that mention it
         self._open: dict[int, int] = {}  # segment → uncommitted rows it mentions
 
-    @property
-    def enabled(self) -> bool:
-        return self.directory is not None
-
     def open(self) -> None:
         """Start a new segment after any the previous run left (they are read first)."""
         if self.directory is None:
@@ -204,11 +200,6 @@ class SendLedger:
         self._open.pop(seg, None)
         path = self.directory / f"{file_stem(self.worker_id)}.{seg}.ledger"
         path.unlink(missing_ok=True)
-
-    @property
-    def uncommitted(self) -> int:
-        """Rows with records the journal has not written yet."""
-        return len(self._rows)
 
     def unsettled(self) -> list[int]:
         """Rows whose records the journal has not written: at shutdown they stay `sending`, for

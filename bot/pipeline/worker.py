@@ -70,18 +70,14 @@ class QueueWorker:
             try:
                 await self._serve()
             except Exception:
-                # The lock connection broke (the database restarted, the network dropped): its
-                # locks are gone, so finish what is in hand before taking chats again.
+                # The lock connection broke (the database restarted, the network dropped). The
+                # updates in hand were finished in `_serve`; connect again after a pause.
                 _LOG.exception("the update queue connection failed; reconnecting")
-                if self._tasks:
-                    await asyncio.gather(*self._tasks, return_exceptions=True)
                 self._held.clear()
                 try:
                     await asyncio.wait_for(self._stopping.wait(), self.poll)
                 except TimeoutError:
                     pass
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _serve(self) -> None:
         """One connection's life: listen, then take updates until stopped or it fails."""

@@ -66,7 +66,7 @@ def test_segments_rotate_and_go_once_their_rows_are_committed(tmp_path: Path) ->
     assert names() == [f"{WORKER}.2.ledger", f"{WORKER}.3.ledger"], "row 3 still needs segment 2"
     ledger.committed([3])
     assert names() == [f"{WORKER}.3.ledger"], "the current segment stays while open"
-    assert ledger.uncommitted == 0
+    assert ledger.unsettled() == []
     ledger.close(clean=True)
     assert names() == []
 
