@@ -22,6 +22,8 @@ import argparse
 import asyncio
 import importlib.util
 import os
+import signal
+import subprocess
 import statistics
 import sys
 import tempfile
@@ -39,10 +41,15 @@ TICKS = os.sysconf("SC_CLK_TCK")
 REPLY_METHODS = {"sendMessage"}
 
 
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return sum(cpu_times(pid))
 
 
 async def queue_burst(client: SandboxClient, users: list[int], messages: int, text: str) -> int:
@@ -59,7 +66,7 @@ async def queue_burst(client: SandboxClient, users: list[int], messages: int, te
 
 
 async def drain(client: SandboxClient, proc: Proc, total: int, users: set[int],
-                timeout: float) -> dict[str, Any]:
+                timeout: float, profile: Path | None = None) -> dict[str, Any]:
     """Wait for the bot's first getUpdates, then for `total` replies; time and CPU between."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -69,7 +76,12 @@ async def drain(client: SandboxClient, proc: Proc, total: int, users: set[int],
         if loop.time() > deadline:
             raise TimeoutError("bot never polled")
         await asyncio.sleep(0.01)
-    cpu_start = cpu_seconds(proc.popen.pid)
+    cpu_start = cpu_times(proc.popen.pid)
+    spy = None
+    if profile is not None:  # py-spy's collapsed stacks of the drain, every thread
+        spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(proc.popen.pid), "--format", "raw",
+                                "--threads", "--rate", "250", "--nonblocking", "-o", str(profile)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first_poll = (await client.calls(method="getUpdates"))[0]["t"]
     seen = 0
     while True:
@@ -83,7 +95,11 @@ async def drain(client: SandboxClient, proc: Proc, total: int, users: set[int],
         if loop.time() > deadline:
             raise TimeoutError(f"{seen}/{total} replies after {timeout}s")
         await asyncio.sleep(0.2)
-    cpu = cpu_seconds(proc.popen.pid) - cpu_start
+    user, system = (end - start for end, start in zip(cpu_times(proc.popen.pid), cpu_start, strict=True))
+    cpu = user + system
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
     last = max(c["t"] for c in calls)
     seconds = last - first_poll
     # Latency of each reply from the moment the bot could first have seen its update.
@@ -93,6 +109,7 @@ async def drain(client: SandboxClient, proc: Proc, total: int, users: set[int],
         "seconds": round(seconds, 3),
         "updates_per_second": round(total / seconds, 1),
         "cpu_ms_per_update": round(cpu / total * 1000, 2),
+        "cpu_system_share": round(system / cpu, 2) if cpu else 0.0,
         "p50_reply_s": round(percentile(latencies, 50), 2),
         "duplicates": len(calls) - total,
     }
@@ -120,7 +137,8 @@ async def one_round(bot: str, workdir: Path, args: argparse.Namespace, rnd: int)
                 env.update(BOT_TOKEN=TOKEN, TELEGRAM_API_URL=base_url, DATABASE_URL=db_url,
                            LOG_LEVEL="WARNING", PAID_BROADCASTS="true", SEND_RATE="1000")
                 proc = Proc([sys.executable, "-m", "bot.cli", "run"], env, workdir / f"kopdesk-{rnd}.log")
-            return await drain(client, proc, total, set(users), timeout=600)
+            profile = (Path(args.profile) / f"{bot}-{rnd}.txt") if args.profile else None
+            return await drain(client, proc, total, set(users), timeout=600, profile=profile)
     finally:
         if proc is not None:
             proc.stop()
@@ -172,6 +190,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default=None, help="PostgreSQL server (a scratch database is made)")
     parser.add_argument("--only", default="a,b,c")
+    parser.add_argument("--profile", default=None,
+                        help="directory for py-spy's collapsed stacks of each drain (pip install py-spy)")
     args = parser.parse_args()
     started = time.perf_counter()
     result = asyncio.run(run(args))

@@ -130,7 +130,7 @@ class OutboundLog:
         """Store one call; never raises, since the message went out whatever the log does."""
         message_id = result.get("message_id") if isinstance(result, dict) else None
         uow = current_uow()
-        fields = {
+        row = repo.outbound_row(**{
             "method": method,
             "chat_id": _int_or_none(params.get("chat_id")),
             "text": params.get("text") or params.get("caption"),
@@ -141,8 +141,10 @@ class OutboundLog:
             "attempts": attempts,
             "duration_ms": duration_ms,
             "update_id": uow.update_id if uow else None,
-        }
+        })
         try:
-            await self._db.write(lambda session: repo.add_outbound(session, **fields))
+            pending = self._db.log_outbound(row)
+            if pending is not None:
+                await pending
         except Exception:  # the database may be what failed; the send itself stands
-            _LOG.exception("could not log outbound %s to chat %s", method, fields["chat_id"])
+            _LOG.exception("could not log outbound %s to chat %s", method, row["chat_id"])

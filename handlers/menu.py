@@ -37,10 +37,20 @@ def menu_items(app: Application) -> list[MenuItem]:  # type: ignore[type-arg]
 def add_item(app: Application, item: MenuItem) -> None:  # type: ignore[type-arg]
     """Add a button to the main menu, after those added before it."""
     menu_items(app).append(item)
+    app.bot_data.pop("_menus", None)
 
 
 def main_menu(app: Application, role: Role, lang: str) -> ReplyKeyboardMarkup:  # type: ignore[type-arg]
-    """The reply keyboard for a role, two buttons a row."""
+    """The reply keyboard for a role, two buttons a row (built once per role and language:
+    Telegram objects are immutable, and most answers carry it)."""
+    menus: dict[tuple[Role, str], ReplyKeyboardMarkup] = app.bot_data.setdefault("_menus", {})
+    markup = menus.get((role, lang))
+    if markup is None:
+        markup = menus[(role, lang)] = _build_menu(app, role, lang)
+    return markup
+
+
+def _build_menu(app: Application, role: Role, lang: str) -> ReplyKeyboardMarkup:  # type: ignore[type-arg]
     labels = [t(lang, item.key) for item in menu_items(app) if role in item.roles]
     rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
     return ReplyKeyboardMarkup(

@@ -25,31 +25,39 @@ async def prepare(update: Update, context: KopContext) -> None:
         return
     settings = context.runtime.settings
     session = context.session
-    uow = current_uow()
-    facts = await sender.load(session, user.id, utcnow() - FLOOD_WINDOW,
-                              upto=uow.inbound_id if uow is not None else None)
-    person = await people.seen(
-        session,
-        telegram_id=user.id,
-        first_name=user.first_name,
-        last_name=user.last_name,
-        username=user.username,
-        telegram_language=user.language_code,
-        known=facts.person,
-    )
+    now = utcnow()
+    counts = update.callback_query is None  # button presses are not messages
+    senders = context.runtime.db.senders
+    entry = senders.get(user.id, now) if senders is not None else None
+    values = people.telegram_values(user.first_name, user.last_name, user.username, user.language_code)
+    person = None
+    if entry is not None and people.up_to_date(entry.person, values, now):
+        person = senders.attach(session, entry)  # type: ignore[union-attr]
+    if person is not None:  # the facts of his previous update, a few seconds ago
+        entry.count += counts  # type: ignore[union-attr]
+        identity, recent = entry.identity, entry.count  # type: ignore[union-attr]
+    else:
+        epoch = senders.epoch() if senders is not None else 0
+        uow = current_uow()
+        facts = await sender.load(session, user.id, now - FLOOD_WINDOW,
+                                  upto=uow.inbound_id if uow is not None else None)
+        person = await people.seen(session, telegram_id=user.id, known=facts.person, **values)
+        identity = await resolve_identity(
+            session, user.id, admin_ids=settings.admin_ids,
+            officer_role=facts.officer_role, is_manager=facts.is_manager,
+        )
+        recent = facts.recent_messages
+        if senders is not None:
+            senders.expect(session, user.id, person, identity, recent, epoch=epoch, now=now)
     context.person = person
     context.lang = pick_language(person.language, user.language_code, settings.default_language)
-    context.identity = await resolve_identity(
-        session, user.id, admin_ids=settings.admin_ids,
-        officer_role=facts.officer_role, is_manager=facts.is_manager,
-    )
+    context.identity = identity
 
-    if update.callback_query is not None:
-        return  # button presses are not messages; the flood limit counts messages
+    if not counts:
+        return  # the flood limit counts messages
     if context.role in STAFF:
         return  # officers and admins work in bursts (40 invitations in a row), SPEC 10
     # The update is already in the log, so it counts itself.
-    recent = facts.recent_messages
     limit = settings.flood_limit_per_minute
     if recent > limit:
         await message_log.mark_throttled(session, update.update_id)

@@ -19,6 +19,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 _DEFAULT = type(BaseRequest.DEFAULT_NONE)  # "not given by the caller": use our default
+_JSON = {"Content-Type": "application/json"}
 
 # Set by a caller that must know whether its request went on the wire (the delivery engine's
 # send ledger): called with "left" once the request's headers are written to the connection,
@@ -94,6 +95,7 @@ class AiohttpRequest(BaseRequest):
         connect = self._connect_timeout if isinstance(connect_timeout, _DEFAULT) else connect_timeout
         timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_read=read)
         data: Any = None
+        headers: dict[str, str] | None = None
         if request_data is not None:
             files = request_data.multipart_data
             if files:
@@ -103,12 +105,13 @@ class AiohttpRequest(BaseRequest):
                 for name, (filename, content, mime) in files.items():
                     form.add_field(name, content, filename=filename, content_type=mime)
                 data = form
-            else:
-                data = request_data.json_parameters
+            else:  # one JSON body, as the Bot API accepts: no form encoding per field
+                data, headers = request_data.json_payload, _JSON
         hook = ON_WIRE.get() if self._trace_wire else None
         extra = {"trace_request_ctx": {"on_wire": hook}} if hook is not None else {}
         try:
-            async with self._session.request(method, url, data=data, timeout=timeout, **extra) as response:
+            async with self._session.request(method, url, data=data, headers=headers, timeout=timeout,
+                                             **extra) as response:
                 body = await response.read()
                 if hook is not None:
                     hook("answered")

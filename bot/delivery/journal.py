@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.ledger import SendLedger
 from bot.message_log import OutboundLog
 from storage.db import Database
+from storage.repositories import message_log as log_repo
 from storage.repositories import outbox as repo
 from storage.repositories.outbox import Outcome
 from storage.types import utcnow
@@ -35,7 +34,7 @@ class Journal:
         self._worker_id = worker_id
         self._outcomes: list[Outcome] = []
         self._unreachable: list[tuple[int | None, int]] = []
-        self._log_work: list[Callable[[AsyncSession], Any]] = []
+        self._log_rows: list[dict[str, Any]] = []
         self._pending = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -48,9 +47,10 @@ class Journal:
             self._unreachable.append(unreachable)
         self._wake()
 
-    async def write(self, work: Callable[[AsyncSession], Any], **_: Any) -> None:
-        """`Database.write`'s signature, for `OutboundLog`: queue a log row for the next write."""
-        self._log_work.append(work)
+    def log_outbound(self, row: dict[str, Any]) -> None:
+        """`Database.log_outbound`'s signature, for `OutboundLog`: queue a log row for the
+        next write."""
+        self._log_rows.append(row)
         self._wake()
 
     def _wake(self) -> None:
@@ -72,8 +72,8 @@ class Journal:
         self._pending.clear()
         outcomes, self._outcomes = self._outcomes, []
         unreachable, self._unreachable = self._unreachable, []
-        log_work, self._log_work = self._log_work, []
-        if not (outcomes or log_work or unreachable):
+        log_rows, self._log_rows = self._log_rows, []
+        if not (outcomes or log_rows or unreachable):
             self._idle.set()
             return
         try:
@@ -86,29 +86,26 @@ class Journal:
                         chat_ids=[c for _, c in unreachable],
                         now=utcnow(),
                     )
-                for work in log_work:
-                    result = work(session)
-                    if asyncio.iscoroutine(result):
-                        await result
+                await log_repo.record_results(session, log_rows, [])
         except Exception:
             # The rows stay `sending` (their leases are renewed), so nothing is lost: put the
             # work back in front and try again.
             _LOG.exception("could not write %d delivery result(s); retrying", len(outcomes))
             self._outcomes[:0] = outcomes
             self._unreachable[:0] = unreachable
-            self._log_work[:0] = log_work
+            self._log_rows[:0] = log_rows
             self._pending.set()
             await asyncio.sleep(RETRY_DELAY)
             return
         if self.ledger is not None and outcomes:
             self.ledger.committed(o.row_id for o in outcomes)
-        if not (self._outcomes or self._log_work or self._unreachable):
+        if not (self._outcomes or self._log_rows or self._unreachable):
             self._idle.set()
 
     async def drain(self, attempts: int = 5) -> None:
         """Write everything queued now, without the `run` loop (at shutdown)."""
         for _ in range(attempts):
-            if not (self._outcomes or self._log_work or self._unreachable):
+            if not (self._outcomes or self._log_rows or self._unreachable):
                 return
             await self._write_once()
 
@@ -125,5 +122,5 @@ class JournalLog(OutboundLog):
     """The outbound log of the engine's bot: rows go through the journal, not one by one."""
 
     def __init__(self, journal: Journal) -> None:
-        # OutboundLog only calls `write` on what it is given; the journal provides it.
+        # OutboundLog only calls `log_outbound` on what it is given; the journal provides it.
         super().__init__(journal)  # type: ignore[arg-type]

@@ -23,27 +23,23 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
 
 from bot.message_log import json_safe, summarize_update
 from bot.runtime import Runtime
-from storage.db import Database, current_uow
+from storage.db import Database, committed, current_uow
 from storage.repositories import message_log as log_repo
 from storage.repositories.message_log import InboundRow, InboundStatus
 from storage.types import utcnow
 
 _LOG = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # Updates whose handling never committed are replayed at start-up if they are this recent.
 REPLAY_WINDOW = timedelta(hours=1)
-# How long an update may wait to be logged while another holds SQLite's write lock.
-LOG_WAIT = timedelta(minutes=10)
 
 
 class KopDeskApplication(Application):  # type: ignore[type-arg]
@@ -105,9 +101,7 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
                 await self.conversation_loader(self, uow.session, update)
             await super().process_update(update)
             await self.update_persistence()  # queues the states into this transaction
-            uow.before_commit.append(
-                lambda session: log_repo.mark_handled(session, update.update_id, digest)
-            )
+            uow.handled = (update.update_id, digest)
 
     async def process_error(
         self,
@@ -150,33 +144,9 @@ def inbound_row(update: Update) -> InboundRow:
                       text=summary.text, raw=raw)
 
 
-async def _committed(session: AsyncSession, work: Callable[[], Awaitable[T]], what: str) -> T:
-    """Run `work()` and commit, waiting as long as it takes for SQLite's write lock.
-
-    Another update's transaction may hold the lock while its handler waits on Telegram (a 429's
-    retry_after, a retried 5xx) for longer than the busy timeout. Giving up would lose the
-    update — Telegram counts it as delivered — so the log waits (up to LOG_WAIT) instead.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + LOG_WAIT.total_seconds()
-    delay = 0.05
-    while True:
-        try:
-            result = await work()
-            await session.commit()
-            return result
-        except OperationalError as exc:
-            if "locked" not in str(exc).lower() or loop.time() > deadline:
-                raise
-            await session.rollback()
-            _LOG.warning("%s waits for the database write lock", what)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
-
-
 async def _log_inbound(uow: Any, row: InboundRow) -> InboundStatus:
     """Store one update in the log and commit (the path of updates the batcher did not see)."""
-    return await _committed(
+    return await committed(
         uow.session,
         lambda: log_repo.record_inbound(
             uow.session, update_id=row.update_id, user_id=row.user_id, chat_id=row.chat_id,
@@ -255,7 +225,7 @@ class InboundBatcher:
                 self.batches += 1
                 try:
                     async with self._db.sessionmaker() as session:
-                        statuses = await _committed(
+                        statuses = await committed(
                             session, lambda s=session, r=rows: log_repo.record_inbound_many(s, r),
                             f"a batch of {len(rows)} update(s)")
                 except Exception:

@@ -27,10 +27,11 @@ from storage.repositories import registry
 _LOG = logging.getLogger(__name__)
 MAX_CONCURRENT_UPDATES = 32
 # SQLite has one writer, but a transaction takes the write lock only at its first write (see
-# storage/db.py), usually at the very end of an update, so a few updates of different chats can
-# wait on the network at once. When one holds the lock across a slow Telegram call, the others
-# wait to be logged (bot/pipeline/application.py::_log_inbound) rather than fail.
-SQLITE_CONCURRENT_UPDATES = 8
+# storage/db.py), usually at the very end of an update, and most updates write nothing but
+# their log, which goes to a group commit (storage/db.py::GroupCommit): as many updates of
+# different chats can wait on the network at once as on PostgreSQL. When one holds the lock
+# across a slow Telegram call, the others wait for it rather than fail (`committed`).
+SQLITE_CONCURRENT_UPDATES = 32
 SANDBOX_TOKEN = "123456:SANDBOX-TOKEN"
 
 
@@ -66,6 +67,8 @@ def build_application(
     )
     if not with_updater:  # a queue worker: its updates come from the database
         builder = builder.updater(None)
+    else:  # this process sees every update of the bot: its senders can be remembered
+        runtime.db.remember_senders()
     # One chat in order, different chats concurrently (fewer at once on SQLite).
     concurrency = SQLITE_CONCURRENT_UPDATES if runtime.db.is_sqlite else MAX_CONCURRENT_UPDATES
     builder = builder.concurrent_updates(PerChatUpdateProcessor(concurrency))

@@ -103,18 +103,19 @@ async def record_inbound_many(
         return []
     now = utcnow()
     table = InboundUpdate.__table__
+    # One statement with a parameter set per row: compiled once, sent as one multi-row INSERT.
     stmt = (
         insert_for(session, InboundUpdate)
-        .values([
-            {"update_id": r.update_id, "fingerprint": r.digest, "user_id": r.user_id,
-             "chat_id": r.chat_id, "kind": r.kind, "text": r.text, "raw": r.raw,
-             "received_at": now, "throttled": False, "queue_key": r.queue_key}
-            for r in rows
-        ])
         .on_conflict_do_nothing(index_elements=["update_id", "fingerprint"])
         .returning(table.c.update_id, table.c.fingerprint, table.c.id)
     )
-    new = {(u, f): i for u, f, i in (await session.execute(stmt)).all()}
+    params = [
+        {"update_id": r.update_id, "fingerprint": r.digest, "user_id": r.user_id,
+         "chat_id": r.chat_id, "kind": r.kind, "text": r.text, "raw": r.raw,
+         "received_at": now, "throttled": False, "queue_key": r.queue_key}
+        for r in rows
+    ]
+    new = {(u, f): i for u, f, i in (await session.execute(stmt, params)).all()}
     known = [r for r in rows if (r.update_id, r.digest) not in new]
     existing: dict[tuple[int, str], tuple[int, bool]] = {}
     if known:
@@ -142,14 +143,16 @@ async def record_inbound_many(
     return out
 
 
-# Built once: these two run for every update. Core statements on the tables, not ORM-enabled
-# ones (the ORM's bulk UPDATE path costs more than the statement itself).
+# Built once: these run for every update. Core statements on the tables, not ORM-enabled ones
+# (the ORM's bulk UPDATE path costs more than the statement itself); the IN list expands at
+# execution, so one compiled form serves every batch size.
 _INBOUND = InboundUpdate.__table__
 _MARK_HANDLED = (
     update(_INBOUND)
-    .where(_INBOUND.c.update_id == bindparam("u_id"), _INBOUND.c.fingerprint == bindparam("digest"),
+    .where(tuple_(_INBOUND.c.update_id, _INBOUND.c.fingerprint).in_(bindparam("keys", expanding=True)),
            _INBOUND.c.handled_at.is_(None))
     .values(handled_at=bindparam("at"))
+    .returning(_INBOUND.c.update_id, _INBOUND.c.fingerprint)
 )
 _ADD_OUTBOUND = OutboundCall.__table__.insert()
 
@@ -158,12 +161,25 @@ class AlreadyHandled(Exception):
     """Another process committed this update's handling first: this one must roll back."""
 
 
+async def record_results(
+    session: AsyncSession, outbound: list[dict[str, Any]], handled: list[tuple[int, str]]
+) -> set[tuple[int, str]]:
+    """Store outbound calls (`outbound_row` dicts) and mark updates (update_id, fingerprint)
+    handled, in two statements whatever their number. Returns the marks someone else had
+    set already: their handling must not commit (see `mark_handled`)."""
+    if outbound:
+        await session.execute(_ADD_OUTBOUND, outbound)
+    if not handled:
+        return set()
+    result = await session.execute(_MARK_HANDLED, {"keys": handled, "at": utcnow()})
+    return set(handled) - {(u, f) for u, f in result.all()}
+
+
 async def mark_handled(session: AsyncSession, update_id: int, digest: str) -> None:
     """Record that the update's handling committed — unless someone else's already did, which
     raises `AlreadyHandled` so that this transaction rolls back (the fence between two workers
     that both believe they hold the chat, e.g. after a lock connection was lost)."""
-    result = await session.execute(_MARK_HANDLED, {"u_id": update_id, "digest": digest, "at": utcnow()})
-    if result.rowcount == 0:
+    if await record_results(session, [], [(update_id, digest)]):
         raise AlreadyHandled(update_id)
 
 
@@ -204,9 +220,14 @@ async def unfinished_since(session: AsyncSession, since: datetime) -> list[dict[
     return list((await session.execute(stmt)).scalars())
 
 
+def outbound_row(**fields: Any) -> dict[str, Any]:
+    """One outbound Bot API call as `record_results` stores it (every column given)."""
+    return {"created_at": utcnow(), **fields}
+
+
 async def add_outbound(session: AsyncSession, **fields: Any) -> None:
     """Store one outbound Bot API call."""
-    await session.execute(_ADD_OUTBOUND, {"created_at": utcnow(), **fields})
+    await record_results(session, [outbound_row(**fields)], [])
 
 
 async def prune(session: AsyncSession, older_than: datetime) -> tuple[int, int]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Person
 from storage.repositories.common import insert_for
+from storage.sender_cache import SENDER
 from storage.types import utcnow
 
 SEEN_RESOLUTION = timedelta(minutes=5)
@@ -38,25 +41,21 @@ async def seen(
     `known` is the person if the caller loaded him already (see `storage.repositories.sender`).
     """
     now = utcnow()
-    values = {
-        "first_name": first_name[:128],
-        "last_name": last_name[:128] if last_name else None,
-        "username": username,
-        "telegram_language": telegram_language,
-    }
+    values = telegram_values(first_name, last_name, username, telegram_language)
     person = known or await get_by_telegram_id(session, telegram_id)
     if person is None:
         stmt = (
             insert_for(session, Person)
             .values(telegram_id=telegram_id, created_at=now, last_seen_at=now, **values)
             .on_conflict_do_nothing(index_elements=["telegram_id"])
+            .execution_options(**{SENDER: telegram_id})
         )
         await session.execute(stmt)
         person = await get_by_telegram_id(session, telegram_id)
         assert person is not None
         return person
-    changed = any(getattr(person, key) != value for key, value in values.items())
-    if changed or person.unreachable or now - person.last_seen_at > SEEN_RESOLUTION:
+    current = {key: getattr(person, key) for key in (*values, "unreachable", "last_seen_at")}
+    if not up_to_date(current, values, now):
         for key, value in values.items():
             setattr(person, key, value)
         person.last_seen_at = now
@@ -65,8 +64,27 @@ async def seen(
     return person
 
 
+def telegram_values(first_name: str, last_name: str | None, username: str | None,
+                    telegram_language: str | None) -> dict[str, Any]:
+    """What Telegram tells of a user with each update, as the people table stores it."""
+    return {
+        "first_name": first_name[:128],
+        "last_name": last_name[:128] if last_name else None,
+        "username": username,
+        "telegram_language": telegram_language,
+    }
+
+
+def up_to_date(person: Mapping[str, Any], values: Mapping[str, Any], now: datetime) -> bool:
+    """True if `seen` would not write: the person row (its columns) says what Telegram says,
+    he is reachable, and he was last seen within SEEN_RESOLUTION."""
+    return (all(person.get(key) == value for key, value in values.items())
+            and not person.get("unreachable") and now - person["last_seen_at"] <= SEEN_RESOLUTION)
+
+
 async def set_language(session: AsyncSession, telegram_id: int, language: str) -> None:
     """Remember the language this person chose."""
     await session.execute(
         update(Person).where(Person.telegram_id == telegram_id).values(language=language)
+        .execution_options(**{SENDER: telegram_id})
     )
