@@ -51,6 +51,8 @@ class Entry:
     identity: Any  # his role (bot.services.roles.Identity)
     count: int  # his messages in the flood window (this one included), as far as known
     loaded_at: datetime
+    # The row as a detached ORM object, lent to one session at a time (`attach`).
+    obj: Person | None = None
 
 
 @dataclass
@@ -94,9 +96,14 @@ class SenderCache:
     @staticmethod
     def attach(session: Any, entry: Entry) -> Person | None:
         """The remembered person as a clean, persistent object of `session` (no query), or
-        None if the session holds that person already."""
-        person = Person(**entry.person)
-        make_transient_to_detached(person)
+        None if the session holds that person already.
+
+        The entry's own object is lent when no other session has it (a session's end detaches
+        it again; a rollback while it had it forgets the entry, see `_on_rollback`), else a copy.
+        """
+        person = entry.obj
+        if person is None or not inspect(person).detached:
+            person = _detached(entry.person)
         try:
             session.add(person)
         except Exception:  # another object with that identity: let the caller load it
@@ -130,9 +137,9 @@ class SenderCache:
         values = inspect(pending.person).dict
         if any(key not in values for key in _COLUMNS):  # expired: not a row we can trust
             return
-        self._entries[pending.telegram_id] = Entry(
-            {key: values[key] for key in _COLUMNS}, pending.identity, pending.count,
-            pending.loaded_at)
+        row = {key: values[key] for key in _COLUMNS}
+        self._entries[pending.telegram_id] = Entry(row, pending.identity, pending.count,
+                                                   pending.loaded_at, _detached(row))
 
     # -- the session events --------------------------------------------------------------
     def watch(self, session_class: type[Session]) -> None:
@@ -179,6 +186,9 @@ class SenderCache:
     def _on_rollback(self, session: Session) -> None:
         session.info.pop(_PENDING, None)  # its objects are expired now
         session.info.pop(_FORGET, None)
+        for telegram_id, entry in list(self._entries.items()):
+            if entry.obj is not None and entry.obj in session:  # lent to it: expired too
+                self.forget(telegram_id)
 
     def _on_end(self, session: Session, transaction: SessionTransaction) -> None:
         """A transaction that ends without commit or rollback (a read-only session closed)."""
@@ -187,3 +197,10 @@ class SenderCache:
         pending: _Pending | None = session.info.pop(_PENDING, None)
         if pending is not None and not self._changed_since(pending.telegram_id, pending.epoch):
             self._store(pending)
+
+
+def _detached(row: dict[str, Any]) -> Person:
+    """A person object for `row` as if loaded by a session that has ended."""
+    person = Person(**row)
+    make_transient_to_detached(person)
+    return person

@@ -5,6 +5,10 @@ of CPU per request. Measured on a 2-core machine against the sandbox: ~880 sends
 (at its best concurrency) against ~4,900/s through this class, and the engine needs room for
 its own database work to reach the paid-broadcast rates (1000/s). aiohttp is already a
 dependency (the sandbox and PTB's webhook server use it).
+
+Request bodies are one JSON document and responses are parsed with orjson: every reply and
+every getUpdates batch passes here, and the standard library's json took a few per cent of an
+update's CPU (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
-from telegram.error import NetworkError, TimedOut
+import orjson
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 _DEFAULT = type(BaseRequest.DEFAULT_NONE)  # "not given by the caller": use our default
@@ -78,6 +83,13 @@ class AiohttpRequest(BaseRequest):
             await self._session.close()
             self._session = None
 
+    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:
+        """The Bot API's answer, parsed with orjson (PTB's contract: TelegramError if invalid)."""
+        try:
+            return orjson.loads(payload)  # type: ignore[no-any-return]
+        except orjson.JSONDecodeError as exc:
+            raise TelegramError("Invalid server response") from exc
+
     async def do_request(
         self,
         url: str,
@@ -106,7 +118,7 @@ class AiohttpRequest(BaseRequest):
                     form.add_field(name, content, filename=filename, content_type=mime)
                 data = form
             else:  # one JSON body, as the Bot API accepts: no form encoding per field
-                data, headers = request_data.json_payload, _JSON
+                data, headers = orjson.dumps(request_data.parameters), _JSON
         hook = ON_WIRE.get() if self._trace_wire else None
         extra = {"trace_request_ctx": {"on_wire": hook}} if hook is not None else {}
         try:

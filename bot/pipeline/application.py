@@ -11,8 +11,8 @@ The path of one update (see docs/ARCHITECTURE.md):
 2. PTB runs the handlers in the session's next transaction.
 3. If a handler raises, `process_error` rolls the unit of work back *before* the error handlers
    run, so no partial write survives; the error handlers then see the exception.
-   On PostgreSQL the update's conversation states are read from the database first
-   (`conversation_loader`): another process of the deployment may have moved them.
+   In a queue worker the update's conversation states are read from the database first
+   (`conversation_loader`): another worker of the deployment may have moved them.
 4. Conversation states, the outbound log of the update's sends and the "handled" mark are
    written in the same transaction, which commits last.
 """
@@ -50,9 +50,9 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
         self.runtime = runtime
         self.inbound = InboundBatcher(runtime.db)
         # Reads the update's conversation states from the database before its handlers run
-        # (set by `bot.tg.build`): on PostgreSQL, where several processes may share the
-        # updates of one deployment, another may have moved the conversation. SQLite serves
-        # one process, whose states in memory are the database's.
+        # (set by `bot.tg.build`) in a queue worker, where several processes share the updates
+        # of one deployment and another may have moved the conversation. A `kopdesk run`
+        # process sees every update of its bot: its states in memory are the database's.
         self.conversation_loader: Callable[[Application, AsyncSession, Update], Awaitable[None]] | None = None
         if isinstance(self.update_processor, PerChatUpdateProcessor):
             self.update_processor.prelog = self.inbound.log

@@ -74,7 +74,7 @@ def build_application(
     builder = builder.concurrent_updates(PerChatUpdateProcessor(concurrency))
     app: KopDeskApplication = builder.build()  # type: ignore[assignment]
     register_all(app)
-    if not runtime.db.is_sqlite:  # several processes may share the deployment's updates
+    if not with_updater:  # queue workers share the deployment's chats
         app.conversation_loader = load_states
     return app
 

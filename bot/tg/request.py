@@ -68,6 +68,10 @@ class LoggedRequest(BaseRequest):
         """Shut the inner request down."""
         await self._inner.shutdown()
 
+    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:
+        """The inner request parses the answers it fetched (AiohttpRequest: with orjson)."""
+        return self._inner.parse_json_payload(payload)
+
     async def do_request(
         self,
         url: str,

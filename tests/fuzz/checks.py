@@ -125,12 +125,23 @@ def logging_once(sent: list[Sent], rows: list[tuple[int, bool]]) -> list[str]:
         found.append(f"{len(extra)} stored update ids were never sent, e.g. {extra[:5]}")
     if len(rows) != logical:
         restarted = logical - len(expected_ids)
+        epochs = Counter(uid for uid, _ in {(s.update_id, s.epoch) for s in sent})
+        short = [(uid, kinds) for uid, kinds in _kinds_by_id(sent).items() if stored[uid] != epochs[uid]]
         found.append(f"{len(rows)} rows for {logical} updates sent ({restarted} of them reused an id "
-                     "after Telegram restarted its numbering)")
+                     f"after Telegram restarted its numbering); ids stored a wrong number of times "
+                     f"(with the kinds sent under them): {short[:5]}")
     unfinished = [uid for uid, done in rows if not done]
     if unfinished:
         found.append(f"{len(unfinished)} stored updates never handled, e.g. {unfinished[:5]}")
     return found
+
+
+def _kinds_by_id(sent: list[Sent]) -> dict[int, list[str]]:
+    kinds: dict[int, list[str]] = {}
+    for s in sent:
+        if not s.duplicate:
+            kinds.setdefault(s.update_id, []).append(s.kind)
+    return kinds
 
 
 def _by_update(outbound: list[Outbound], epoch_split: datetime | None) -> dict[tuple[int, int], list[Outbound]]:

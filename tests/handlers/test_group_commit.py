@@ -1,0 +1,128 @@
+"""Updates whose handlers only read have their outbound log and "handled" mark written by a group
+commit (storage/db.py::GroupCommit): few transactions for many updates, each mark durable
+before its update is done, and the fence against a second handling kept."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+
+from bot.runtime import Runtime
+from bot.settings import Settings
+from storage.models import InboundUpdate, OutboundCall, Person
+from storage.repositories import message_log
+from storage.repositories.message_log import InboundRow
+from tests.support.harness import fetch, running_bot
+from tests.support.updates import message_update
+
+
+@contextmanager
+def commits(runtime: Runtime) -> Iterator[list[int]]:
+    """Counts the transactions committed while the block runs."""
+    count = [0]
+
+    def note(_conn) -> None:  # type: ignore[no-untyped-def]
+        count[0] += 1
+
+    engine = runtime.db.engine.sync_engine
+    event.listen(engine, "commit", note)
+    try:
+        yield count
+    finally:
+        event.remove(engine, "commit", note)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The send limit lifted, so that the replies of a burst do not leave one by one."""
+    return settings.model_copy(update={"send_rate": 1000, "paid_broadcasts": True})
+
+
+async def test_read_only_updates_share_their_commits(runtime: Runtime) -> None:
+    """40 people known to the bot ask /bantuan at once: a handful of commits, not 40."""
+    users = range(7000, 7040)
+    async with running_bot(runtime) as bot:
+        app = bot.app
+        for user in users:  # first messages: each creates a person, in its own transaction
+            await bot.feed(message_update(app.bot, user, "/start"))
+        burst = [message_update(app.bot, user, "/bantuan") for user in users]
+        with commits(runtime) as count:
+            await asyncio.gather(*(app.update_processor.process_update(u, app.process_update(u))
+                                   for u in burst))
+        assert count[0] <= 8, count[0]  # the inbound batch and a few group commits
+        rows = {r.update_id: r for r in await fetch(runtime.db, InboundUpdate)}
+        assert all(rows[u.update_id].handled_at is not None for u in burst)
+        logged = [c for c in await fetch(runtime.db, OutboundCall)
+                  if c.update_id in {u.update_id for u in burst}]
+        assert sorted(c.chat_id for c in logged) == list(users)
+        assert all(c.ok and c.method == "sendMessage" for c in logged)
+
+
+async def test_an_update_that_writes_commits_its_log_in_its_own_transaction(runtime: Runtime) -> None:
+    """A first message creates the person: mark, log and person commit together, not in a group."""
+    async with running_bot(runtime) as bot:
+        before = runtime.db.results.commits
+        update = message_update(bot.app.bot, 7100, "/start")
+        await bot.feed(update)
+        assert runtime.db.results.commits == before
+    (row,) = await fetch(runtime.db, InboundUpdate, InboundUpdate.update_id == update.update_id)
+    assert row.handled_at is not None
+    assert await fetch(runtime.db, Person, Person.telegram_id == 7100)
+    assert [c.update_id for c in await fetch(runtime.db, OutboundCall)] == [update.update_id]
+
+
+def _row(update_id: int) -> InboundRow:
+    return InboundRow(update_id=update_id, digest=f"d{update_id}", user_id=1, chat_id=1,
+                      kind="message", text="x", raw={"update_id": update_id})
+
+
+def _outbound(update_id: int) -> dict[str, object]:
+    return message_log.outbound_row(method="sendMessage", chat_id=1, text="ok", buttons=None,
+                                    message_id=None, ok=True, error=None, attempts=1,
+                                    duration_ms=1, update_id=update_id)
+
+
+async def test_a_mark_set_elsewhere_is_reported_and_the_rest_commits(runtime: Runtime) -> None:
+    """Two updates in one group; another process marked the first meanwhile (the fence)."""
+    async with runtime.db.session() as session:
+        await message_log.record_inbound_many(session, [_row(1), _row(2)])
+        await message_log.mark_handled(session, 1, "d1")
+    results = runtime.db.results
+    before = results.commits
+    fenced = await asyncio.gather(results.write([_outbound(1)], (1, "d1")),
+                                  results.write([_outbound(2)], (2, "d2")))
+    assert fenced == [True, False]
+    assert results.commits == before + 1
+    rows = {r.update_id: r for r in await fetch(runtime.db, InboundUpdate)}
+    assert rows[2].handled_at is not None
+    # What was sent happened: both replies stay in the log.
+    assert sorted(c.update_id for c in await fetch(runtime.db, OutboundCall)) == [1, 2]
+
+
+async def test_a_failed_group_write_fails_its_updates_and_marks_nothing(runtime: Runtime) -> None:
+    """The transaction fails (a row the table refuses): every waiter gets the error; nothing is
+    marked, so the updates are replayed at the next start."""
+    async with runtime.db.session() as session:
+        await message_log.record_inbound_many(session, [_row(3), _row(4)])
+    bad = {**_outbound(3), "duration_ms": None}  # NOT NULL
+    outcome = await asyncio.gather(runtime.db.results.write([bad], (3, "d3")),
+                                   runtime.db.results.write([_outbound(4)], (4, "d4")),
+                                   return_exceptions=True)
+    assert all(isinstance(o, IntegrityError) for o in outcome)
+    assert all(r.handled_at is None for r in await fetch(runtime.db, InboundUpdate))
+    assert await fetch(runtime.db, OutboundCall) == []
+
+
+async def test_a_send_outside_any_update_is_logged(runtime: Runtime) -> None:
+    """A job's send has no update: its log row goes through a group commit of its own."""
+    pending = runtime.db.log_outbound(_outbound(None))  # type: ignore[arg-type]
+    assert pending is not None
+    await pending
+    (call,) = await fetch(runtime.db, OutboundCall)
+    assert call.update_id is None
+

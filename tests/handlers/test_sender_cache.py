@@ -1,0 +1,164 @@
+"""The facts of a sender are remembered between his updates (storage/sender_cache.py): no query
+while they are fresh, and every change this process commits is seen by the next update."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from bot import clock
+from bot.i18n import t
+from bot.runtime import Runtime
+from storage.models import Person
+from storage.repositories import officers, people
+from storage.sender_cache import TTL
+from tests.support.harness import RunningBot, fetch, running_bot
+from tests.support.updates import message_update
+
+USER = 4242
+
+
+@contextmanager
+def reads_of_people(runtime: Runtime) -> Iterator[list[str]]:
+    """The SQL statements that read the people table while the block runs."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and "FROM people" in statement:
+            seen.append(statement)
+
+    engine = runtime.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def _help(bot: RunningBot) -> str:
+    return bot.request.sent(USER)[-1]["text"]
+
+
+async def test_a_known_sender_is_read_once_per_ttl(runtime: Runtime, manual_clock: clock.ManualClock) -> None:
+    """His second and third messages run no query on people; after TTL the database is asked again."""
+    async with running_bot(runtime) as bot:
+        await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))  # a new person: stored
+        first = _help(bot)
+        with reads_of_people(runtime) as reads:
+            await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
+            await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
+        assert reads == []
+        assert _help(bot) == first
+        manual_clock.advance(TTL + timedelta(seconds=1))
+        with reads_of_people(runtime) as reads:
+            await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
+        assert len(reads) == 1
+    (person,) = await fetch(runtime.db, Person, Person.telegram_id == USER)
+    assert person.last_seen_at is not None
+
+
+async def test_a_role_given_meanwhile_is_seen_by_the_next_message(runtime: Runtime) -> None:
+    """Made an officer between two messages (well within TTL): the second answer is an officer's."""
+    async with running_bot(runtime) as bot:
+        await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
+        await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))  # remembered as a guest
+        as_guest = _help(bot)
+        async with runtime.db.session() as session:
+            await officers.add_officer(session, telegram_id=USER, name="Petugas Baru")
+        await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
+        as_officer = _help(bot)
+        async with runtime.db.session() as session:
+            await officers.remove_officer(session, USER)
+        await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
+        again = _help(bot)
+    assert as_officer != as_guest
+    assert "/statistik" in as_officer and "/statistik" not in as_guest
+    assert again == as_guest
+
+
+async def test_a_language_chosen_meanwhile_is_seen_by_the_next_message(runtime: Runtime) -> None:
+    """A Core UPDATE of his row (as /bahasa writes it) forgets what was remembered of him."""
+    async with running_bot(runtime) as bot:
+        await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
+        await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
+        async with runtime.db.session() as session:
+            await people.set_language(session, USER, "en")
+        await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
+    assert bot.request.sent(USER)[-1]["reply_markup"]["input_field_placeholder"] == t("en", "menu.placeholder")
+
+
+async def test_the_flood_window_counts_remembered_messages_and_ends(
+    runtime: Runtime, manual_clock: clock.ManualClock
+) -> None:
+    """Messages answered from memory count towards the limit; a minute later he is heard again."""
+    limit = runtime.settings.flood_limit_per_minute
+    async with running_bot(runtime) as bot:
+        for _ in range(limit + 3):
+            await bot.feed(message_update(bot.app.bot, USER, "halo"))
+            manual_clock.advance(timedelta(milliseconds=100))
+        sent = [m["text"] for m in bot.request.sent(USER)]
+        assert sent.count(t("id", "flood.warning")) == 1
+        assert len(sent) == limit + 1
+        manual_clock.advance(timedelta(minutes=1, seconds=1))
+        await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
+        assert len(bot.request.sent(USER)) == limit + 2
+        assert bot.request.sent(USER)[-1]["text"] != t("id", "flood.warning")
+
+
+async def test_an_entry_forgotten_while_it_was_loading_is_not_stored(runtime: Runtime) -> None:
+    """Loaded before another session's write about him committed: not remembered (epochs)."""
+    cache = runtime.db.remember_senders()
+    async with runtime.db.session() as session:
+        person = await people.seen(session, telegram_id=USER, first_name="A", last_name=None,
+                                   username=None, telegram_language="id")
+    async with runtime.db.sessionmaker() as session:
+        epoch = cache.epoch()
+        loaded = await people.get_by_telegram_id(session, USER)
+        assert loaded is not None
+        cache.expect(session, USER, loaded, "identity", 1, epoch=epoch, now=person.last_seen_at)
+        cache.forget(USER)  # someone else's commit about him, meanwhile
+    assert cache.get(USER, person.last_seen_at) is None
+    async with runtime.db.sessionmaker() as session:
+        loaded = await people.get_by_telegram_id(session, USER)
+        assert loaded is not None
+        cache.expect(session, USER, loaded, "identity", 1, epoch=cache.epoch(), now=person.last_seen_at)
+    entry = cache.get(USER, person.last_seen_at)
+    assert entry is not None and entry.identity == "identity" and entry.person["telegram_id"] == USER
+
+
+async def test_queue_workers_do_not_remember(runtime: Runtime) -> None:
+    """A worker shares a chat's updates with other processes: it asks the database every time."""
+    from bot.tg.build import build_application
+
+    build_application(runtime, token="1:x", with_updater=False)
+    assert runtime.db.senders is None
+
+
+async def test_a_failed_update_does_not_spoil_the_remembered_person(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The remembered row was lent to an update whose handler failed (its transaction rolled
+    back, its objects expired): the next message is answered normally."""
+    from handlers import basics
+
+    async with running_bot(runtime) as bot:
+        await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
+        await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))  # remembered
+        expected = _help(bot)
+
+        def broken(context: object) -> str:
+            context.person.phone = "+6281234"  # type: ignore[attr-defined]
+            raise RuntimeError("handler failed")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(basics, "help_text", broken)
+            await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
+        assert _help(bot) == t("id", "error.apology")
+        await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
+        assert _help(bot) == expected
+    (person,) = await fetch(runtime.db, Person, Person.telegram_id == USER)
+    assert person.phone is None
