@@ -48,10 +48,13 @@ async def seen(
             insert_for(session, Person)
             .values(telegram_id=telegram_id, created_at=now, last_seen_at=now, **values)
             .on_conflict_do_nothing(index_elements=["telegram_id"])
+            .returning(Person)
             .execution_options(**{SENDER: telegram_id})
         )
-        await session.execute(stmt)
-        person = await get_by_telegram_id(session, telegram_id)
+        # RETURNING gives the new row at once; nothing if someone inserted him meanwhile.
+        person = (await session.execute(select(Person).from_statement(stmt))).scalar_one_or_none()
+        if person is None:
+            person = await get_by_telegram_id(session, telegram_id)
         assert person is not None
         return person
     current = {key: getattr(person, key) for key in (*values, "unreachable", "last_seen_at")}

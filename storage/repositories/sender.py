@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import bindparam, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboundUpdate, ManagerLink, Officer, OfficerRole, Person
@@ -38,10 +38,14 @@ _RECENT = (
            InboundUpdate.kind != "callback", InboundUpdate.id <= bindparam("upto"))
     .scalar_subquery()
 )
-_KNOWN = select(Person, _OFFICER_ROLE, exists().where(ManagerLink.person_id == Person.id), _RECENT).where(
-    Person.telegram_id == bindparam("tg")
+# One row whether or not he is known: the person (None for a first message), his officer role,
+# whether he manages a cooperative, his recent messages.
+_ONE_ROW = select(literal(1).label("one")).subquery()
+_FACTS = (
+    select(Person, _OFFICER_ROLE, exists().where(ManagerLink.person_id == Person.id), _RECENT)
+    .select_from(_ONE_ROW)
+    .outerjoin(Person, Person.telegram_id == bindparam("tg"))
 )
-_FIRST_TIME = select(_OFFICER_ROLE, _RECENT)
 
 
 async def load(
@@ -53,9 +57,6 @@ async def load(
     logged in one batch before any of it runs) are not yet "sent before" it.
     """
     params = {"tg": telegram_id, "since": since, "upto": upto if upto is not None else 2**62}
-    row = (await session.execute(_KNOWN, params)).one_or_none()
-    if row is not None:
-        return SenderFacts(row[0], row[1], bool(row[2]), int(row[3]))
-    # A first message: no person yet (he may be an officer added before writing, though).
-    role, count = (await session.execute(_FIRST_TIME, params)).one()
-    return SenderFacts(None, role, False, int(count))
+    person, role, manages, count = (await session.execute(_FACTS, params)).one()
+    # A first message has no person yet (he may be an officer added before writing, though).
+    return SenderFacts(person, role, bool(manages) and person is not None, int(count))

@@ -3,6 +3,7 @@ while they are fresh, and every change this process commits is seen by the next 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -28,7 +29,7 @@ def reads_of_people(runtime: Runtime) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT") and "FROM people" in statement:
+        if statement.lstrip().upper().startswith("SELECT") and re.search(r"\b(FROM|JOIN) people\b", statement):
             seen.append(statement)
 
     engine = runtime.db.engine.sync_engine
