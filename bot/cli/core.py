@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import click
 
 from bot.logging_setup import configure_logging, redact
-from bot.cli.common import for_a_bot, load, upgrade_database
+from bot.cli.common import for_a_bot, for_serving, load, upgrade_database
 from bot.settings import Settings
 
 _LOG = logging.getLogger("kopdesk")
@@ -66,7 +66,7 @@ async def _wait_for_api(settings: Settings) -> None:
 def _serve(app: Any, settings: Settings, webhook: bool) -> None:
     from bot.tg.build import ALLOWED_UPDATES
 
-    _fast_event_loop()
+    for_serving()
     if webhook:
         app.run_webhook(
             listen=settings.webhook_listen,
@@ -216,15 +216,6 @@ async def _demo(settings: Settings, port: int, no_chat: bool, user_id: int) -> N
     finally:
         await runtime.db.dispose()
         await sandbox.stop()
-
-
-def _fast_event_loop() -> None:
-    """Use uvloop where it is installed (Linux, macOS): the bot spends its time in I/O."""
-    try:
-        import uvloop
-    except ImportError:  # e.g. Windows: the standard loop works, only slower
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 _DURATION = re.compile(r"^(\d+)([dh])$")

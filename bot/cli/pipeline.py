@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from bot.cli.common import for_a_bot
+from bot.cli.common import for_a_bot, for_serving
 
 
 @click.command("worker")
@@ -35,10 +35,12 @@ def worker(worker_id: str | None, delivery_only: bool, concurrency: int) -> None
         if not delivery_only:
             click.echo("SQLite: this worker only sends the outbox; `kopdesk run` handles the updates",
                        err=True)
+        for_serving()
         asyncio.run(run_worker(runtime, worker_id))
         return
     from bot.pipeline.run import run_queue_worker
 
+    for_serving()
     asyncio.run(run_queue_worker(runtime, concurrency=concurrency))
 
 
@@ -54,6 +56,7 @@ def web(listen: str | None, port: int | None, set_webhook: bool) -> None:
     from bot.runtime import Runtime
 
     path = urlsplit(settings.webhook_url).path or "/"
+    for_serving()
     asyncio.run(run_receiver(Runtime.create(settings), listen=listen or settings.webhook_listen,
                              port=port or settings.webhook_port, path=path, set_webhook=set_webhook))
 
