@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(PY) bench/report_flow.py
 	$(PY) bench/broadcast.py
 	$(PY) bench/mixed_load.py
+	$(PY) bench/inbound_burst.py --only a,b
 	$(PY) bench/reminders.py
 	$(PY) bench/exports.py --scaling
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
@@ -11,7 +14,9 @@ from bot.i18n import pick_language
 from bot.services.roles import STAFF, resolve_identity
 from bot.tg.context import KopContext
 from storage.db import current_uow
+from storage.models import Person
 from storage.repositories import message_log, people, sender
+from storage.sender_cache import Entry, SenderCache
 from storage.types import utcnow
 
 FLOOD_WINDOW = timedelta(minutes=1)
@@ -28,14 +33,12 @@ async def prepare(update: Update, context: KopContext) -> None:
     now = utcnow()
     counts = update.callback_query is None  # button presses are not messages
     senders = context.runtime.db.senders
-    entry = senders.get(user.id, now) if senders is not None else None
     values = people.telegram_values(user.first_name, user.last_name, user.username, user.language_code)
-    person = None
-    if entry is not None and people.up_to_date(entry.person, values, now):
-        person = senders.attach(session, entry)  # type: ignore[union-attr]
-    if person is not None:  # the facts of his previous update, a few seconds ago
-        entry.count += counts  # type: ignore[union-attr]
-        identity, recent = entry.identity, entry.count  # type: ignore[union-attr]
+    hit = _remembered(senders, session, user.id, values, now) if senders is not None else None
+    if hit is not None:  # the facts of his previous update, a few seconds ago
+        person, entry = hit
+        entry.count += counts
+        identity, recent = entry.identity, entry.count
     else:
         epoch = senders.epoch() if senders is not None else 0
         uow = current_uow()
@@ -64,6 +67,17 @@ async def prepare(update: Update, context: KopContext) -> None:
         if recent == limit + 1 and update.effective_chat:
             await context.bot.send_message(update.effective_chat.id, context.t("flood.warning"))
         raise ApplicationHandlerStop
+
+
+def _remembered(senders: SenderCache, session: AsyncSession, telegram_id: int,
+                values: dict[str, Any], now: datetime) -> tuple[Person, Entry] | None:
+    """His facts as remembered from his previous update, with his row attached to `session`;
+    None if there are none, or Telegram now tells of him what his row does not say."""
+    entry = senders.get(telegram_id, now)
+    if entry is None or not people.up_to_date(entry.person, values, now):
+        return None
+    person = senders.attach(session, entry)
+    return None if person is None else (person, entry)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
