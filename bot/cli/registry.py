@@ -87,7 +87,10 @@ def officers() -> None:
 @click.option("--role", type=click.Choice([r.value for r in OfficerRole]), default="officer", show_default=True)
 @click.option("--kecamatan", multiple=True, help="Limit to this kecamatan (repeatable; none = all).")
 def officers_add(telegram_id: int, name: str, role: str, kecamatan: tuple[str, ...]) -> None:
-    """Add an officer (or update one: name, role and scope are replaced)."""
+    """Add an officer (or update one: name, role and scope are replaced).
+
+    A running bot applies it within 10 seconds (it remembers its senders that long).
+    """
     from bot.services.officers import UnknownKecamatan, add_officer
 
     settings = prepare()
@@ -110,7 +113,10 @@ def officers_add(telegram_id: int, name: str, role: str, kecamatan: tuple[str, .
 @officers.command("remove")
 @click.argument("telegram_id", type=int)
 def officers_remove(telegram_id: int) -> None:
-    """Remove an officer (deactivated; the audit log keeps his name)."""
+    """Remove an officer (deactivated; the audit log keeps his name).
+
+    A running bot applies it within 10 seconds (it remembers its senders that long).
+    """
     from bot.services.officers import remove_officer
 
     settings = prepare()
