@@ -69,6 +69,7 @@ class SenderCache:
     """Sender facts by Telegram id, for TTL; see the module docstring."""
 
     MAX_FORGOTTEN = 10_000
+    SWEEP_FROM = 1_024
 
     def __init__(self, ttl: timedelta = TTL) -> None:
         self.ttl = ttl
@@ -78,6 +79,7 @@ class SenderCache:
         self._all_forgotten = 0  # epoch of the last "forget everyone"
         self.hits = 0
         self.misses = 0
+        self._sweep_at = self.SWEEP_FROM  # entries before expired ones are dropped
 
     # -- reading -------------------------------------------------------------------------
     def get(self, telegram_id: int, now: datetime) -> Entry | None:
@@ -85,6 +87,8 @@ class SenderCache:
         entry = self._entries.get(telegram_id)
         if entry is None or now - entry.loaded_at >= self.ttl:
             self.misses += 1
+            if entry is not None:
+                del self._entries[telegram_id]
             return None
         self.hits += 1
         return entry
@@ -140,6 +144,14 @@ class SenderCache:
         row = {key: values[key] for key in _COLUMNS}
         self._entries[pending.telegram_id] = Entry(row, pending.identity, pending.count,
                                                    pending.loaded_at, _detached(row))
+        if len(self._entries) >= self._sweep_at:  # senders who did not come back
+            cutoff = pending.loaded_at - self.ttl
+            for telegram_id in [k for k, e in self._entries.items() if e.loaded_at <= cutoff]:
+                del self._entries[telegram_id]
+            self._sweep_at = max(self.SWEEP_FROM, 2 * len(self._entries))
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     # -- the session events --------------------------------------------------------------
     def watch(self, session_class: type[Session]) -> None:

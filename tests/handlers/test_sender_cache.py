@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot import clock
 from bot.i18n import t
@@ -158,3 +159,25 @@ async def test_a_failed_update_does_not_spoil_the_remembered_person(
         assert _help(bot) == expected
     (person,) = await fetch(runtime.db, Person, Person.telegram_id == USER)
     assert person.phone is None
+
+
+async def test_senders_who_do_not_come_back_are_not_kept(runtime: Runtime) -> None:
+    """A national bot meets many people once: expired entries are swept as new ones arrive."""
+    from datetime import UTC, datetime
+
+    cache = runtime.db.remember_senders()
+    start = datetime(2027, 3, 1, tzinfo=UTC)
+    async with runtime.db.session() as session:
+        for i in range(3 * cache.SWEEP_FROM):
+            person = Person(telegram_id=10_000 + i, first_name="P", last_seen_at=start, created_at=start)
+            session.add(person)
+        await session.flush()
+        people_rows = list((await session.execute(select(Person))).scalars())
+    for i, person in enumerate(people_rows):
+        moment = start + i * TTL / 100  # a hundred new senders per TTL
+        async with runtime.db.sessionmaker() as session:
+            session.add(person)
+            cache.expect(session, person.telegram_id, person, "guest", 1, epoch=cache.epoch(), now=moment)
+    assert len(cache) < 2 * cache.SWEEP_FROM
+    last = people_rows[-1]
+    assert cache.get(last.telegram_id, start + (len(people_rows) - 1) * TTL / 100) is not None
