@@ -31,6 +31,12 @@ async def test_a_registration_moves_between_two_processes(runtime: Runtime) -> N
     assert t("id", "error.apology") not in first.request.texts(GUEST) + second.request.texts(GUEST)
 
 
-async def test_postgresql_reads_states_per_update_and_sqlite_keeps_them(runtime: Runtime) -> None:
+async def test_queue_workers_read_states_per_update_and_kopdesk_run_keeps_them(runtime: Runtime) -> None:
+    """A queue worker shares the deployment's chats with other workers; `kopdesk run` sees every
+    update of its bot, on either database, so its states in memory are the database's."""
+    from bot.tg.build import build_application
+
     async with running_bot(runtime) as bot:
-        assert (bot.app.conversation_loader is None) == runtime.db.is_sqlite
+        assert bot.app.conversation_loader is None
+    worker = build_application(runtime, token="1:x", with_updater=False)
+    assert worker.conversation_loader is load_states
