@@ -44,7 +44,8 @@ async def prepare(update: Update, context: KopContext) -> None:
         uow = current_uow()
         facts = await sender.load(session, user.id, now - FLOOD_WINDOW,
                                   upto=uow.inbound_id if uow is not None else None)
-        person = await people.seen(session, telegram_id=user.id, known=facts.person, **values)
+        person = await people.seen(session, telegram_id=user.id, known=facts.person, looked_up=True,
+                                   **values)
         identity = await resolve_identity(
             session, user.id, admin_ids=settings.admin_ids,
             officer_role=facts.officer_role, is_manager=facts.is_manager,

@@ -52,7 +52,7 @@ class Entry:
     count: int  # his messages in the flood window (this one included), as far as known
     loaded_at: datetime
     # The row as a detached ORM object, lent to one session at a time (`attach`).
-    obj: Person | None = None
+    obj: Person
 
 
 @dataclass
@@ -105,9 +105,7 @@ class SenderCache:
         The entry's own object is lent when no other session has it (a session's end detaches
         it again; a rollback while it had it forgets the entry, see `_on_rollback`), else a copy.
         """
-        person = entry.obj
-        if person is None or not inspect(person).detached:
-            person = _detached(entry.person)
+        person = entry.obj if inspect(entry.obj).detached else _detached(entry.person)
         try:
             session.add(person)
         except Exception:  # another object with that identity: let the caller load it
@@ -199,7 +197,7 @@ class SenderCache:
         session.info.pop(_PENDING, None)  # its objects are expired now
         session.info.pop(_FORGET, None)
         for telegram_id, entry in list(self._entries.items()):
-            if entry.obj is not None and entry.obj in session:  # lent to it: expired too
+            if entry.obj in session:  # lent to it: expired too
                 self.forget(telegram_id)
 
     def _on_end(self, session: Session, transaction: SessionTransaction) -> None:

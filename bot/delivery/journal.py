@@ -13,7 +13,6 @@ import asyncio
 import logging
 from typing import Any
 
-
 from bot.delivery.ledger import SendLedger
 from bot.message_log import OutboundLog
 from storage.db import Database

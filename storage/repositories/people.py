@@ -33,16 +33,18 @@ async def seen(
     username: str | None,
     telegram_language: str | None,
     known: Person | None = None,
+    looked_up: bool = False,
 ) -> Person:
     """Create or refresh the person behind an update and return it.
 
     Runs for every update, so it writes only when something changed or `last_seen_at` is
     older than SEEN_RESOLUTION: a read is much cheaper than a write on every message.
-    `known` is the person if the caller loaded him already (see `storage.repositories.sender`).
+    `known` is the person if the caller loaded him already (see `storage.repositories.sender`);
+    `looked_up` says the caller looked, so None means there is no such person yet.
     """
     now = utcnow()
     values = telegram_values(first_name, last_name, username, telegram_language)
-    person = known or await get_by_telegram_id(session, telegram_id)
+    person = known if known is not None or looked_up else await get_by_telegram_id(session, telegram_id)
     if person is None:
         stmt = (
             insert_for(session, Person)

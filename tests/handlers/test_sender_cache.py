@@ -43,7 +43,9 @@ def _help(bot: RunningBot) -> str:
 async def test_a_known_sender_is_read_once_per_ttl(runtime: Runtime, manual_clock: clock.ManualClock) -> None:
     """His second and third messages run no query on people; after TTL the database is asked again."""
     async with running_bot(runtime) as bot:
-        await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))  # a new person: stored
+        with reads_of_people(runtime) as reads:  # a new person: his row comes from its INSERT
+            await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
+        assert len(reads) == 1  # the facts, nothing more
         first = _help(bot)
         with reads_of_people(runtime) as reads:
             await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
