@@ -47,6 +47,18 @@ def cpu_times(pid: int) -> tuple[float, float]:
     return int(fields[11]) / TICKS, int(fields[12]) / TICKS
 
 
+def spy_options() -> list[str]:
+    """py-spy's sampling mode: without stopping the bot, unless PYSPY_NATIVE=1 asks for the C
+    frames too (uvloop, sqlite3, orjson), which needs the process paused for each sample."""
+    return ["--native"] if os.environ.get("PYSPY_NATIVE") == "1" else ["--nonblocking"]
+
+
+def main_thread_seconds(pid: int) -> float:
+    """User + system CPU time of a process's main thread (the event loop) so far."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far."""
     return sum(cpu_times(pid))
@@ -77,10 +89,11 @@ async def drain(client: SandboxClient, proc: Proc, total: int, users: set[int],
             raise TimeoutError("bot never polled")
         await asyncio.sleep(0.01)
     cpu_start = cpu_times(proc.popen.pid)
+    main_start = main_thread_seconds(proc.popen.pid)
     spy = None
     if profile is not None:  # py-spy's collapsed stacks of the drain, every thread
         spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(proc.popen.pid), "--format", "raw",
-                                "--threads", "--rate", "250", "--nonblocking", "-o", str(profile)],
+                                "--threads", "--rate", "250", *spy_options(), "-o", str(profile)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first_poll = (await client.calls(method="getUpdates"))[0]["t"]
     seen = 0
@@ -97,6 +110,7 @@ async def drain(client: SandboxClient, proc: Proc, total: int, users: set[int],
         await asyncio.sleep(0.2)
     user, system = (end - start for end, start in zip(cpu_times(proc.popen.pid), cpu_start, strict=True))
     cpu = user + system
+    main = main_thread_seconds(proc.popen.pid) - main_start
     if spy is not None:
         spy.send_signal(signal.SIGINT)
         spy.wait(30)
@@ -110,6 +124,8 @@ async def drain(client: SandboxClient, proc: Proc, total: int, users: set[int],
         "updates_per_second": round(total / seconds, 1),
         "cpu_ms_per_update": round(cpu / total * 1000, 2),
         "cpu_system_share": round(system / cpu, 2) if cpu else 0.0,
+        # The event loop's thread; the rest is the database driver's threads (aiosqlite).
+        "cpu_main_thread_share": round(main / cpu, 2) if cpu else 0.0,
         "p50_reply_s": round(percentile(latencies, 50), 2),
         "duplicates": len(calls) - total,
     }

@@ -1,7 +1,8 @@
 """What the message log records of an update or an outbound call, from plain dicts.
 
-No `telegram` import: the request layer and the application hand in `Update.to_dict()` and the
-Bot API parameters, so this stays testable without Telegram objects.
+No `telegram` import: the request layer and the application hand in the update's JSON (as
+Telegram sent it, or `Update.to_dict()`) and the Bot API parameters, so this stays testable
+without Telegram objects.
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ def is_content_method(method: str) -> bool:
     if name in _NOT_CONTENT:
         return False
     return name.startswith(_CONTENT_PREFIXES) or name == "answercallbackquery"
+
+
+# The key under which an update's JSON, exactly as Telegram sent it, rides into `Update.de_json`
+# beside its fields (PTB keeps unknown keys in `api_kwargs`): the inbound log stores that copy
+# instead of rebuilding it with `Update.to_dict()`. Telegram's own keys never start with "_".
+RAW_KEY = "_kopdesk_raw"
+
+
+def carrying_raw(data: dict[str, Any], raw: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`data` for `Update.de_json`, carrying `raw` (by default `data` itself, which is then not
+    to be changed) for the inbound log."""
+    return {**data, RAW_KEY: data if raw is None else raw}
 
 
 def json_safe(raw: dict[str, Any]) -> dict[str, Any]:

@@ -53,9 +53,26 @@ def main_menu(app: Application, role: Role, lang: str) -> ReplyKeyboardMarkup:  
 def _build_menu(app: Application, role: Role, lang: str) -> ReplyKeyboardMarkup:  # type: ignore[type-arg]
     labels = [t(lang, item.key) for item in menu_items(app) if role in item.roles]
     rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
-    return ReplyKeyboardMarkup(
-        rows, resize_keyboard=True, input_field_placeholder=t(lang, "menu.placeholder")
-    )
+    return KeptKeyboard(rows, resize_keyboard=True, input_field_placeholder=t(lang, "menu.placeholder"))
+
+
+class KeptKeyboard(ReplyKeyboardMarkup):
+    """A reply keyboard built once and sent with most answers: its JSON is built once too.
+
+    Telegram objects are immutable, so the dict cannot go stale; the request layer only reads
+    it (it is serialised and logged), and nobody may change it.
+    """
+
+    __slots__ = ("_kept",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        with self._unfrozen():
+            self._kept = super().to_dict()
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        """The keyboard's JSON, as built when it was made."""
+        return self._kept if recursive else super().to_dict(recursive=False)
 
 
 def button_filter(item: MenuItem) -> filters.BaseFilter:

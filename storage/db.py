@@ -19,6 +19,7 @@ import atexit
 import contextvars
 import json
 import logging
+import math
 import os
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -330,11 +331,16 @@ class GroupCommit:
     """
 
     MAX_BATCH = 500
+    # While the bot is busy (a transaction ended less than BUSY ago), a batch smaller than
+    # GATHER waits LINGER for company: twice the updates per commit in a burst (docs/
+    # PERFORMANCE.md), a few milliseconds more for each; a quiet bot commits at once.
+    GATHER, LINGER, BUSY = 16, 0.003, 0.05
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._pending: list[tuple[list[dict[str, Any]], tuple[int, str] | None, asyncio.Future[bool]]] = []
         self._task: asyncio.Task[None] | None = None
+        self._last_commit = -math.inf  # loop time at which the last transaction ended
         self.commits = 0  # transactions written (for tests and figures)
 
     async def write(self, outbound: list[dict[str, Any]], handled: tuple[int, str] | None) -> bool:
@@ -350,7 +356,10 @@ class GroupCommit:
     async def _flush(self) -> None:
         try:
             await asyncio.sleep(0)  # let the other updates finishing in this turn join
+            loop = asyncio.get_running_loop()
             while self._pending:
+                if len(self._pending) < self.GATHER and loop.time() - self._last_commit < self.BUSY:
+                    await asyncio.sleep(self.LINGER)
                 batch = self._pending[: self.MAX_BATCH]
                 del self._pending[: self.MAX_BATCH]
                 rows = [row for outbound, _, _ in batch for row in outbound]
@@ -362,10 +371,12 @@ class GroupCommit:
                             session, lambda s=session, r=rows, m=marks: message_log.record_results(s, r, m),
                             f"the log of {len(batch)} update(s)")
                 except Exception as exc:  # each waiter's update fails with it
+                    self._last_commit = loop.time()
                     for _, _, future in batch:
                         if not future.done():
                             future.set_exception(exc)
                     continue
+                self._last_commit = loop.time()
                 for _, mark, future in batch:
                     if not future.done():
                         future.set_result(mark in fenced)

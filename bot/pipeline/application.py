@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
 
-from bot.message_log import json_safe, summarize_update
+from bot.message_log import RAW_KEY, carrying_raw, json_safe, summarize_update
 from bot.runtime import Runtime
 from storage.db import Database, committed, current_uow
 from storage.repositories import message_log as log_repo
@@ -129,15 +129,18 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
         async with self.runtime.db.session() as session:
             pending = await log_repo.unfinished_since(session, utcnow() - REPLAY_WINDOW)
         for raw in pending:
-            update = Update.de_json(raw, self.bot)
+            update = Update.de_json(carrying_raw(raw), self.bot)  # same JSON, same fingerprint
             _LOG.warning("replaying update %s left unfinished by a crash", update.update_id)
             await self.process_update(update)
         return len(pending)
 
 
 def inbound_row(update: Update) -> InboundRow:
-    """What the inbound log stores of an update."""
-    raw = json_safe(update.to_dict())
+    """What the inbound log stores of an update: the JSON Telegram sent where it came along
+    (`carrying_raw`: polling, our webhook receiver, a replay), else PTB's `to_dict()`."""
+    raw = update.api_kwargs.get(RAW_KEY)
+    if not isinstance(raw, dict):
+        raw = json_safe(update.to_dict())
     summary = summarize_update(raw)
     return InboundRow(update_id=update.update_id, digest=log_repo.fingerprint(raw),
                       user_id=summary.user_id, chat_id=summary.chat_id, kind=summary.kind,

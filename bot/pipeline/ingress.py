@@ -20,6 +20,7 @@ from sqlalchemy import text
 from telegram import Bot, Update
 
 from bot.runtime import Runtime
+from bot.message_log import carrying_raw
 from bot.pipeline.application import chat_key, inbound_row
 from storage.repositories import message_log as log_repo
 
@@ -69,7 +70,7 @@ class Receiver:
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return web.Response(status=400, text="not an update")
         try:
-            update = Update.de_json(data, self.bot)
+            update = Update.de_json(carrying_raw(data), self.bot)
         except Exception:
             _LOG.warning("webhook body is not an update PTB can read; dropped", exc_info=True)
             return web.Response(status=400, text="not an update")

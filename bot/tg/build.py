@@ -17,7 +17,7 @@ from bot.tg import jobs
 from bot.tg.command_lists import publish_commands, staff_chats
 from bot.tg.context import KopContext
 from bot.tg.ratelimit import BudgetRateLimiter
-from bot.tg.request import LoggedRequest, file_url_for
+from bot.tg.request import LoggedRequest, UpdatesRequest, file_url_for
 from bot.tg.ticks import give_up_lease
 from handlers import register_all
 from handlers.one_conversation import load_states
@@ -58,7 +58,7 @@ def build_application(
         .base_url(settings.telegram_api_url)
         .base_file_url(file_url_for(settings.telegram_api_url))
         .request(LoggedRequest(inner, runtime.outbound))
-        .get_updates_request(get_updates_request or AiohttpRequest(connections=2))
+        .get_updates_request(UpdatesRequest(get_updates_request or AiohttpRequest(connections=2)))
         .persistence(SQLPersistence(runtime.db))
         .context_types(ContextTypes(context=KopContext))
         .rate_limiter(BudgetRateLimiter(runtime.budget))

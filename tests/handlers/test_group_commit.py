@@ -123,3 +123,29 @@ async def test_a_send_outside_any_update_is_logged(runtime: Runtime) -> None:
     (call,) = await fetch(runtime.db, OutboundCall)
     assert call.update_id is None
 
+
+
+async def test_a_busy_bot_gathers_a_small_batch_a_quiet_one_commits_at_once(
+        runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two logs written a moment apart: in one commit while the bot is busy (the first waits
+    LINGER for company), in two when it is quiet (nobody waits for nothing)."""
+    monkeypatch.setattr(type(runtime.db.results), "LINGER", 0.5)  # the second surely comes in time
+    group = runtime.db.results
+
+    def row(n: int) -> dict:
+        return message_log.outbound_row(method="sendMessage", chat_id=n, text="ok", buttons=None,
+                                        message_id=n, ok=True, error=None, attempts=1,
+                                        duration_ms=1, update_id=None)
+
+    async def two_writes() -> int:
+        before = group.commits
+        first = asyncio.ensure_future(group.write([row(1)], None))
+        for _ in range(3):  # the first one's flush has begun (or is waiting for company)
+            await asyncio.sleep(0)
+        await asyncio.gather(first, group.write([row(2)], None))
+        return group.commits - before
+
+    assert await two_writes() == 2  # quiet: the first committed alone, at once
+    assert await two_writes() == 1  # busy (a commit just ended): the second joined the first
+    monkeypatch.setattr(type(group), "BUSY", 0.0)
+    assert await two_writes() == 2
