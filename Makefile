@@ -42,7 +42,9 @@ bench: $(STAMP)
 	$(PY) bench/report_flow.py
 	$(PY) bench/broadcast.py
 	$(PY) bench/mixed_load.py
-	$(PY) bench/inbound_burst.py --only a,b
+	test -x .venv-aiogram/bin/python || ($(PYTHON) -m venv .venv-aiogram && \
+		.venv-aiogram/bin/pip install --quiet 'aiogram>=3.10,<4')
+	$(PY) bench/inbound_burst.py
 	$(PY) bench/reminders.py
 	$(PY) bench/exports.py --scaling
 
@@ -50,4 +52,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check --select F,E9,B bot handlers storage tests bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache kopdesk.db kopdesk.db-wal kopdesk.db-shm
+	rm -rf $(VENV) .venv-aiogram .pytest_cache kopdesk.db kopdesk.db-wal kopdesk.db-shm

@@ -15,7 +15,6 @@ refuses an edit that changes nothing, but the message already says what it shoul
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any
@@ -194,8 +193,8 @@ class UpdatesRequest(BaseRequest):
 
 def _outcome(code: int, payload: bytes) -> tuple[Any, str | None]:
     try:
-        body = json.loads(payload)
-    except ValueError:
+        body = orjson.loads(payload)
+    except ValueError:  # orjson.JSONDecodeError is one
         return None, f"HTTP {code}: unreadable answer"
     if 200 <= code < 300 and body.get("ok"):
         return body.get("result"), None
