@@ -45,6 +45,7 @@ bench: $(STAMP)
 	test -x .venv-aiogram/bin/python || ($(PYTHON) -m venv .venv-aiogram && \
 		.venv-aiogram/bin/pip install --quiet 'aiogram>=3.10,<4')
 	$(PY) bench/inbound_burst.py
+	$(PY) bench/inbound_inproc.py
 	$(PY) bench/reminders.py
 	$(PY) bench/exports.py --scaling
 

@@ -1,7 +1,7 @@
 """The stretch baseline: a bare aiogram 3 echo bot, as its documentation writes one.
 
 Run with an interpreter that has aiogram (`make bench` keeps one in .venv-aiogram, apart from
-the project's, whose pins aiogram's would fight):
+the project's: aiogram requires pydantic < 2.14, the project has 2.14):
 
     .venv-aiogram/bin/python bench/echo_aiogram.py TOKEN BASE_URL
 """
