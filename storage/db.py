@@ -321,64 +321,106 @@ async def committed(session: AsyncSession, work: Callable[[], Awaitable[T]], wha
 
 
 class GroupCommit:
-    """Writes the outbound logs and "handled" marks of the updates finishing together.
+    """Writes the message log of the updates of a moment, in one transaction for all of them.
 
-    `write` is awaited by each update whose handlers wrote nothing else; every call made while
-    no transaction is being written, or while one is, joins the next transaction: one INSERT
-    of all their outbound rows, one UPDATE of all their marks, one commit. A burst of
-    read-only updates (a restart's backlog of /bantuan) costs a few commits instead of one
-    each, and each update's mark is still durable before its `write` returns.
+    Two kinds of writes join it: the inbound row of an update about to run (`log_inbound`,
+    awaited before its handlers may start), and the outbound rows and "handled" mark of an
+    update whose handlers wrote nothing else (`write`, awaited before the update is done).
+    Every call made while no transaction is being written, or while one is, joins the next:
+    one INSERT of the inbound rows, one INSERT of the outbound rows, one UPDATE of the marks,
+    one commit. A burst (a restart's backlog of /bantuan) costs a few commits instead of two for
+    each update, and each row and mark is durable before its waiter goes on.
+
+    While the bot is busy (a transaction ended less than BUSY ago) and no inbound row waits,
+    a batch of fewer than GATHER waits LINGER for company: about twice the updates per commit in
+    a burst (docs/PERFORMANCE.md), a few milliseconds more for each; a quiet bot commits at once.
+    If the transaction fails, inbound waiters get None (each update is then logged alone, where
+    a failure reaches its error handler) and the others are written once more without them.
     """
 
-    MAX_BATCH = 500
-    # While the bot is busy (a transaction ended less than BUSY ago), a batch smaller than
-    # GATHER waits LINGER for company: twice the updates per commit in a burst (docs/
-    # PERFORMANCE.md), a few milliseconds more for each; a quiet bot commits at once.
+    MAX_INBOUND, MAX_RESULTS = 200, 500
     GATHER, LINGER, BUSY = 16, 0.003, 0.05
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._pending: list[tuple[list[dict[str, Any]], tuple[int, str] | None, asyncio.Future[bool]]] = []
+        self._inbound: list[tuple[message_log.InboundRow,
+                                  asyncio.Future[tuple[message_log.InboundStatus, int] | None]]] = []
+        self._results: list[tuple[list[dict[str, Any]], tuple[int, str] | None, asyncio.Future[bool]]] = []
         self._task: asyncio.Task[None] | None = None
         self._last_commit = -math.inf  # loop time at which the last transaction ended
         self.commits = 0  # transactions written (for tests and figures)
+        self.inbound_batches = 0  # of which carried inbound rows
+
+    async def log_inbound(self, row: message_log.InboundRow) -> tuple[message_log.InboundStatus, int] | None:
+        """Store one update in the inbound log: what to do with it and its row id (see
+        `message_log.record_inbound_many`), or None if its transaction failed."""
+        future: asyncio.Future[tuple[message_log.InboundStatus, int] | None] = (
+            asyncio.get_running_loop().create_future())
+        self._inbound.append((row, future))
+        self._start()
+        return await future
 
     async def write(self, outbound: list[dict[str, Any]], handled: tuple[int, str] | None) -> bool:
         """Store `outbound` and the mark; True if the mark had been set by someone else."""
         if not outbound and handled is None:
             return False
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((outbound, handled, future))
+        self._results.append((outbound, handled, future))
+        self._start()
+        return await future
+
+    def _start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._flush())
-        return await future
 
     async def _flush(self) -> None:
         try:
-            await asyncio.sleep(0)  # let the other updates finishing in this turn join
+            await asyncio.sleep(0)  # let the other updates of this turn join
             loop = asyncio.get_running_loop()
-            while self._pending:
-                if len(self._pending) < self.GATHER and loop.time() - self._last_commit < self.BUSY:
+            while self._inbound or self._results:
+                if (not self._inbound and len(self._results) < self.GATHER
+                        and loop.time() - self._last_commit < self.BUSY):
                     await asyncio.sleep(self.LINGER)
-                batch = self._pending[: self.MAX_BATCH]
-                del self._pending[: self.MAX_BATCH]
-                rows = [row for outbound, _, _ in batch for row in outbound]
-                marks = [mark for _, mark, _ in batch if mark is not None]
-                self.commits += 1
-                try:
-                    async with self._db.sessionmaker() as session:
-                        fenced = await committed(
-                            session, lambda s=session, r=rows, m=marks: message_log.record_results(s, r, m),
-                            f"the log of {len(batch)} update(s)")
-                except Exception as exc:  # each waiter's update fails with it
-                    self._last_commit = loop.time()
-                    for _, _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
+                inbound = self._inbound[: self.MAX_INBOUND]
+                del self._inbound[: self.MAX_INBOUND]
+                results = self._results[: self.MAX_RESULTS]
+                del self._results[: self.MAX_RESULTS]
+                await self._write(inbound, results)
                 self._last_commit = loop.time()
-                for _, mark, future in batch:
-                    if not future.done():
-                        future.set_result(mark in fenced)
         finally:
             self._task = None
+
+    async def _write(self, inbound: list[Any], results: list[Any]) -> None:
+        rows = [row for row, _ in inbound]
+        outbound = [row for out, _, _ in results for row in out]
+        marks = [mark for _, mark, _ in results if mark is not None]
+        self.commits += 1
+        self.inbound_batches += bool(inbound)
+
+        async def work(session: AsyncSession) -> tuple[list[Any], set[tuple[int, str]]]:
+            statuses = await message_log.record_inbound_many(session, rows) if rows else []
+            return statuses, await message_log.record_results(session, outbound, marks)
+
+        try:
+            async with self._db.sessionmaker() as session:
+                statuses, fenced = await committed(
+                    session, lambda s=session: work(s), f"the log of {len(inbound) + len(results)} update(s)")
+        except Exception as exc:
+            if inbound:
+                _LOG.exception("logging a batch of %d update(s) failed; each is logged alone", len(rows))
+                for _, future in inbound:
+                    if not future.done():
+                        future.set_result(None)
+                if results:  # not theirs to fail for: once more, on their own
+                    await self._write([], results)
+                return
+            for _, _, future in results:  # each waiter's update fails with it
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), stored in zip(inbound, statuses, strict=True):
+            if not future.done():
+                future.set_result(stored)
+        for _, mark, future in results:
+            if not future.done():
+                future.set_result(mark in fenced)

@@ -160,33 +160,34 @@ async def _log_inbound(uow: Any, row: InboundRow) -> InboundStatus:
 
 
 class InboundBatcher:
-    """Logs the updates that arrive together in one transaction, each durable before it runs.
+    """Logs each update, durable before it runs, in the transaction of the moment.
 
-    `log(update)` is awaited by the update processor before the update may start; every call
-    made in the same turn of the event loop (PTB hands over a whole getUpdates batch at once)
-    joins one INSERT … RETURNING and one commit. The status of each update waits in `take`
-    for its `process_update`. If the batch cannot be written, nothing is remembered and each
-    update is logged on its own in `process_update`, where a failure reaches the error handler.
+    `log(update)` is awaited by the update processor before the update may start. The row goes
+    to the database's group commit (`storage.db.GroupCommit`): the updates PTB hands over
+    together (a whole getUpdates batch) join one INSERT … RETURNING and one commit, with the
+    outbound logs and "handled" marks of the updates finishing meanwhile. The status of each
+    update waits in `take` for its `process_update`. If the batch cannot be written, nothing is
+    remembered and each update is logged on its own in `process_update`, where a failure
+    reaches the error handler.
     """
-
-    MAX_BATCH = 200
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._pending: list[tuple[InboundRow, asyncio.Future[tuple[InboundStatus, int] | None]]] = []
-        self._flushing = False
         self._done: dict[int, tuple[InboundRow, InboundStatus, int]] = {}
         # (update_id, fingerprint) of the updates this process is handling now: Telegram may
         # deliver one again before the first delivery's "handled" mark commits.
         self._active: set[tuple[int, str]] = set()
         self._owners: dict[int, tuple[int, str]] = {}  # id(update) -> the key it holds
-        self.batches = 0  # transactions written (for tests and figures)
+
+    @property
+    def batches(self) -> int:
+        """Transactions that carried inbound rows so far (for tests and figures)."""
+        return self._db.results.inbound_batches
 
     async def log(self, update: object) -> None:
         """Return once `update` is in the inbound log (or could not be written in a batch)."""
         if not isinstance(update, Update):
             return
-        loop = asyncio.get_running_loop()
         row = inbound_row(update)
         key = (row.update_id, row.digest)
         if key in self._active:  # a redelivery of an update still being handled: skip it
@@ -194,12 +195,7 @@ class InboundBatcher:
             return
         self._active.add(key)
         self._owners[id(update)] = key
-        future: asyncio.Future[tuple[InboundStatus, int] | None] = loop.create_future()
-        self._pending.append((row, future))
-        if not self._flushing:
-            self._flushing = True
-            loop.call_soon(self._start_flush)
-        stored = await future
+        stored = await self._db.results.log_inbound(row)
         if stored is not None:
             self._done[id(update)] = (row, *stored)
 
@@ -216,30 +212,6 @@ class InboundBatcher:
     def take(self, update: Update) -> tuple[InboundRow, InboundStatus, int] | None:
         """The row, status and log id of an update this batcher logged (once), else None."""
         return self._done.pop(id(update), None)
-
-    def _start_flush(self) -> None:
-        asyncio.get_running_loop().create_task(self._flush())
-
-    async def _flush(self) -> None:
-        try:
-            while self._pending:
-                batch, self._pending = self._pending[: self.MAX_BATCH], self._pending[self.MAX_BATCH:]
-                rows = [row for row, _ in batch]
-                self.batches += 1
-                try:
-                    async with self._db.sessionmaker() as session:
-                        statuses = await committed(
-                            session, lambda s=session, r=rows: log_repo.record_inbound_many(s, r),
-                            f"a batch of {len(rows)} update(s)")
-                except Exception:
-                    _LOG.exception("logging a batch of %d update(s) failed; each is logged alone",
-                                   len(rows))
-                    statuses = [None] * len(rows)
-                for (_, future), stored in zip(batch, statuses, strict=True):
-                    if not future.done():
-                        future.set_result(stored)
-        finally:
-            self._flushing = False
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):

@@ -124,7 +124,6 @@ async def test_a_send_outside_any_update_is_logged(runtime: Runtime) -> None:
     assert call.update_id is None
 
 
-
 async def test_a_busy_bot_gathers_a_small_batch_a_quiet_one_commits_at_once(
         runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two logs written a moment apart: in one commit while the bot is busy (the first waits
@@ -132,20 +131,43 @@ async def test_a_busy_bot_gathers_a_small_batch_a_quiet_one_commits_at_once(
     monkeypatch.setattr(type(runtime.db.results), "LINGER", 0.5)  # the second surely comes in time
     group = runtime.db.results
 
-    def row(n: int) -> dict:
-        return message_log.outbound_row(method="sendMessage", chat_id=n, text="ok", buttons=None,
-                                        message_id=n, ok=True, error=None, attempts=1,
-                                        duration_ms=1, update_id=None)
-
     async def two_writes() -> int:
         before = group.commits
-        first = asyncio.ensure_future(group.write([row(1)], None))
+        first = asyncio.ensure_future(group.write([_outbound(1)], None))
         for _ in range(3):  # the first one's flush has begun (or is waiting for company)
             await asyncio.sleep(0)
-        await asyncio.gather(first, group.write([row(2)], None))
+        await asyncio.gather(first, group.write([_outbound(2)], None))
         return group.commits - before
 
     assert await two_writes() == 2  # quiet: the first committed alone, at once
     assert await two_writes() == 1  # busy (a commit just ended): the second joined the first
     monkeypatch.setattr(type(group), "BUSY", 0.0)
     assert await two_writes() == 2
+
+
+async def test_new_updates_and_finished_ones_share_one_transaction(runtime: Runtime) -> None:
+    """A getUpdates batch arriving while others finish: their inbound rows and the others'
+    outbound logs go in one commit, not one each."""
+    group = runtime.db.results
+    with commits(runtime) as count:
+        *stored, fenced = await asyncio.gather(*(group.log_inbound(_row(n)) for n in (901, 902, 903)),
+                                               group.write([_outbound(7)], None))
+    assert count[0] == 1 and fenced is False
+    assert [status for status, _ in stored] == [message_log.InboundStatus.NEW] * 3
+    assert sorted(r.update_id for r in await fetch(runtime.db, InboundUpdate)) == [901, 902, 903]
+    assert [c.update_id for c in await fetch(runtime.db, OutboundCall)] == [7]
+
+
+async def test_a_failed_inbound_batch_does_not_fail_the_logs_it_shared_a_transaction_with(
+        runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inbound rows could not be written: their updates are told so (each is then logged
+    alone), and the outbound log written with them is written again on its own."""
+    async def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the inbound insert failed")
+
+    monkeypatch.setattr(message_log, "record_inbound_many", broken)
+    group = runtime.db.results
+    stored, fenced = await asyncio.gather(group.log_inbound(_row(904)), group.write([_outbound(8)], None))
+    assert stored is None and fenced is False
+    assert [c.update_id for c in await fetch(runtime.db, OutboundCall)] == [8]
+    assert await fetch(runtime.db, InboundUpdate) == []
