@@ -55,7 +55,7 @@ def serves(*roles: Role | frozenset[Role], old_messages: bool = False) -> Callab
     def decorate(callback: Callback) -> Callback:
         @functools.wraps(callback)
         async def guarded(update: Update, context: KopContext) -> Any:
-            if context.person is None:  # nobody to answer: no sender, or a bot
+            if not context.has_person:  # nobody to answer: no sender, or a bot
                 return ConversationHandler.END
             if not speaks_here(update, context, allowed):
                 await point_to_private(update, context)

@@ -104,9 +104,13 @@ def count_round_trips(engine: AsyncEngine, path: Path) -> Counter[str]:
 
 @dataclass
 class UnitOfWork:
-    """The session of one update plus what must be written with it before commit."""
+    """The session of one update plus what must be written with it before commit.
 
-    session: AsyncSession
+    The session is opened when first asked for: an update whose handlers touch no table (a
+    remembered sender asking for /bantuan) has none, only its log for the group commit.
+    """
+
+    open_session: Callable[[], AsyncSession]
     update_id: int | None = None
     # The update's row in the inbound log, once stored.
     inbound_id: int | None = None
@@ -122,11 +126,38 @@ class UnitOfWork:
     outbound: list[dict[str, Any]] = field(default_factory=list)
     handled: tuple[int, str] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Run on the session as soon as it is opened, before anything else uses it (the sender's
+    # remembered row is attached this way: handlers/pre.py).
+    on_open: list[Callable[[AsyncSession], Any]] = field(default_factory=list)
+    _session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        """The update's session, opened now if it was not yet."""
+        if self._session is None:
+            self._session = self.open_session()
+            for hook in self.on_open:
+                hook(self._session)
+            self.on_open.clear()
+        return self._session
+
+    def when_open(self, hook: Callable[[AsyncSession], Any]) -> None:
+        """Run `hook` on the session as soon as it is opened (now, if it is)."""
+        if self._session is not None:
+            hook(self._session)
+        else:
+            self.on_open.append(hook)
+
+    @property
+    def opened(self) -> bool:
+        """True once the session has been asked for."""
+        return self._session is not None
 
     async def rollback(self) -> None:
         """Undo everything the update's handlers wrote so far; the session stays usable."""
         self.failed = True
-        await self.session.rollback()
+        if self._session is not None:
+            await self._session.rollback()
 
 
 def current_uow() -> UnitOfWork | None:
@@ -187,29 +218,30 @@ class Database:
         `key` (chat id, user id) lets writes about that conversation find this transaction
         even when they are issued from another update's task (see `write`).
         """
-        async with self.sessionmaker() as session:
-            uow = UnitOfWork(session=session, update_id=update_id)
-            token = _current_uow.set(uow)
-            if key is not None:
-                self._by_key[key] = uow
-            try:
-                yield uow
-                await self._finish(uow)
-            except BaseException:
-                await session.rollback()
-                # What was sent to Telegram happened even if the update failed: keep its log.
-                if uow.before_commit or uow.outbound:
-                    try:
-                        await self._flush_queued(uow, mark=False)
-                        await session.commit()
-                    except Exception:
-                        await session.rollback()
-                raise
-            finally:
-                uow.closed = True
-                _current_uow.reset(token)
-                if key is not None and self._by_key.get(key) is uow:
-                    del self._by_key[key]
+        uow = UnitOfWork(open_session=self.sessionmaker, update_id=update_id)
+        token = _current_uow.set(uow)
+        if key is not None:
+            self._by_key[key] = uow
+        try:
+            yield uow
+            await self._finish(uow)
+        except BaseException:
+            await uow.rollback()
+            # What was sent to Telegram happened even if the update failed: keep its log.
+            if uow.before_commit or uow.outbound:
+                try:
+                    await self._flush_queued(uow, mark=False)
+                    await uow.session.commit()
+                except Exception:
+                    await uow.session.rollback()
+            raise
+        finally:
+            uow.closed = True
+            _current_uow.reset(token)
+            if key is not None and self._by_key.get(key) is uow:
+                del self._by_key[key]
+            if uow.opened:
+                await uow.session.close()
 
     async def _finish(self, uow: UnitOfWork) -> None:
         """Commit the update: its writes, then its outbound log and "handled" mark.
@@ -219,16 +251,16 @@ class Database:
         the updates finishing together in one transaction. Either way the mark is durable, with
         the update's effects, before this returns.
         """
-        session = uow.session
-        if not uow.failed and not uow.before_commit and not wrote(session):
+        if not uow.failed and not uow.before_commit and not (uow.opened and wrote(uow.session)):
             uow.sealed = True  # no await since the check: later writes go elsewhere
             outbound, uow.outbound = uow.outbound, []
-            await session.close()  # a read-only transaction: its connection goes back at once
+            if uow.opened:
+                await uow.session.close()  # a read-only transaction: its connection goes back at once
             if await self.results.write(outbound, uow.handled):
                 raise message_log.AlreadyHandled(uow.update_id)
             return
         await self._flush_queued(uow, mark=True)
-        await session.commit()
+        await uow.session.commit()
 
     @staticmethod
     async def _flush_queued(uow: UnitOfWork, *, mark: bool) -> None:

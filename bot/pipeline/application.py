@@ -88,9 +88,13 @@ class KopDeskApplication(Application):  # type: ignore[type-arg]
         db = self.runtime.db
         async with db.unit_of_work(update.update_id, key) as uow:
             # Durable before any handler runs; the handlers' transaction starts after this.
-            if logged is None:
+            if logged is None:  # not through the update processor (a replay, a test)
                 row = inbound_row(update)
-                status = await _log_inbound(uow, row)
+                stored = await db.results.log_inbound(row)
+                if stored is None:  # that transaction failed: alone, the error reaches the handlers
+                    status = await _log_inbound(uow, row)
+                else:
+                    status, uow.inbound_id = stored
             else:
                 row, status, uow.inbound_id = logged
             digest = row.digest

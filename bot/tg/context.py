@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
@@ -23,9 +24,32 @@ class KopContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def __init__(self, application: Any, chat_id: int | None = None, user_id: int | None = None):
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         # Filled by the pre-processing handler (handlers.pre) for every update with a user.
-        self.person: Person | None = None
+        self._person: Person | None = None
+        self._lent: Callable[[], Person] | None = None
         self.identity: Identity = GUEST
         self.lang: str = application.runtime.settings.default_language
+
+    @property
+    def person(self) -> Person | None:
+        """The user's person row in the update's session; None without a (human) sender."""
+        if self._lent is not None:
+            lent, self._lent = self._lent, None
+            self._person = lent()
+        return self._person
+
+    @person.setter
+    def person(self, person: Person | None) -> None:
+        self._person, self._lent = person, None
+
+    def lend_person(self, attach: Callable[[], Person]) -> None:
+        """The person is known (remembered) and put into the session only when first asked for:
+        an update that never asks opens no session for him (handlers/pre.py)."""
+        self._person, self._lent = None, attach
+
+    @property
+    def has_person(self) -> bool:
+        """True if the update has a person, without putting him into the session."""
+        return self._lent is not None or self._person is not None
 
     @property
     def role(self) -> Role:

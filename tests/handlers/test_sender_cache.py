@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot import clock
 from bot.i18n import t
@@ -183,3 +183,28 @@ async def test_senders_who_do_not_come_back_are_not_kept(runtime: Runtime) -> No
     assert len(cache) < 2 * cache.SWEEP_FROM
     last = people_rows[-1]
     assert cache.get(last.telegram_id, start + (len(people_rows) - 1) * TTL / 100) is not None
+
+
+async def test_a_remembered_sender_joins_a_session_only_when_a_handler_asks_for_him(runtime: Runtime) -> None:
+    """/bantuan needs his role and language, not his row: no session is opened for him. /start
+    greets him by his row, which is then put into the update's session (no query either way)."""
+    attached: list[int] = []
+
+    def note(_session, instance) -> None:  # type: ignore[no-untyped-def]
+        if isinstance(instance, Person):
+            attached.append(instance.telegram_id)
+
+    event.listen(runtime.db.session_class, "detached_to_persistent", note)
+    try:
+        async with running_bot(runtime) as bot:
+            await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))  # loaded, then remembered
+            first = _help(bot)
+            attached.clear()
+            with reads_of_people(runtime) as reads:
+                await bot.feed(message_update(bot.app.bot, USER, "/bantuan"))
+                assert attached == [] and _help(bot) == first
+                await bot.feed(message_update(bot.app.bot, USER, "/start"))
+            assert attached == [USER] and reads == []
+            assert len(bot.request.sent(USER)) == 3
+    finally:
+        event.remove(runtime.db.session_class, "detached_to_persistent", note)
