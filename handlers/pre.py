@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
@@ -94,6 +93,8 @@ def _lend(context: KopContext, senders: SenderCache, uow: UnitOfWork, entry: Ent
     uow.when_open(lambda session: attached.append(senders.attach(session, entry)))
 
     def person() -> Person:
+        if uow.closed:  # asked for after the update (a task it left behind): his row, detached
+            return entry.obj
         uow.session  # opens it: the hook above attaches him first  # noqa: B018
         if not attached or attached[0] is None:  # a fresh session holds nobody: cannot happen
             raise RuntimeError(f"remembered sender {entry.obj.telegram_id} could not be attached")
