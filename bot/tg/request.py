@@ -38,23 +38,11 @@ _NOT_MODIFIED = "message is not modified"
 _TRUE = b'{"ok":true,"result":true}'
 
 
-class LoggedRequest(BaseRequest):
-    """A `BaseRequest` that logs content calls and retries their transient failures."""
+class WrappingRequest(BaseRequest):
+    """A `BaseRequest` around another: everything goes to the inner one unless overridden."""
 
-    def __init__(
-        self,
-        inner: BaseRequest,
-        outbound: OutboundLog | None,
-        *,
-        max_attempts: int = 4,
-        backoff: float = 0.5,
-        max_backoff: float = 8.0,
-    ) -> None:
+    def __init__(self, inner: BaseRequest) -> None:
         self._inner = inner
-        self._outbound = outbound
-        self._max_attempts = max_attempts
-        self._backoff = backoff
-        self._max_backoff = max_backoff
 
     @property
     def read_timeout(self) -> float | None:
@@ -72,6 +60,35 @@ class LoggedRequest(BaseRequest):
     def parse_json_payload(self, payload: bytes) -> dict[str, Any]:
         """The inner request parses the answers it fetched (AiohttpRequest: with orjson)."""
         return self._inner.parse_json_payload(payload)
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        **timeouts: Any,
+    ) -> tuple[int, bytes]:
+        """Through the inner request."""
+        return await self._inner.do_request(url, method, request_data, **timeouts)
+
+
+class LoggedRequest(WrappingRequest):
+    """A `BaseRequest` that logs content calls and retries their transient failures."""
+
+    def __init__(
+        self,
+        inner: BaseRequest,
+        outbound: OutboundLog | None,
+        *,
+        max_attempts: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+    ) -> None:
+        super().__init__(inner)
+        self._outbound = outbound
+        self._max_attempts = max_attempts
+        self._backoff = backoff
+        self._max_backoff = max_backoff
 
     async def do_request(
         self,
@@ -140,7 +157,7 @@ class LoggedRequest(BaseRequest):
         )
 
 
-class UpdatesRequest(BaseRequest):
+class UpdatesRequest(WrappingRequest):
     """The request of `getUpdates`: hands each update on with the JSON Telegram sent for it.
 
     PTB builds the `Update` objects from the parsed answer; each result also carries its own
@@ -148,32 +165,6 @@ class UpdatesRequest(BaseRequest):
     of rebuilding it from the objects (`Update.to_dict()` cost a tenth of the path of a
     /bantuan; docs/PERFORMANCE.md).
     """
-
-    def __init__(self, inner: BaseRequest) -> None:
-        self._inner = inner
-
-    @property
-    def read_timeout(self) -> float | None:
-        """The inner request's default read timeout."""
-        return self._inner.read_timeout
-
-    async def initialize(self) -> None:
-        """Initialise the inner request."""
-        await self._inner.initialize()
-
-    async def shutdown(self) -> None:
-        """Shut the inner request down."""
-        await self._inner.shutdown()
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        **timeouts: Any,
-    ) -> tuple[int, bytes]:
-        """Fetch, through the inner request."""
-        return await self._inner.do_request(url, method, request_data, **timeouts)
 
     def parse_json_payload(self, payload: bytes) -> dict[str, Any]:
         """The answer as the inner request parses it, each update carrying a copy of its JSON."""

@@ -13,7 +13,7 @@ from bot.message_log import carrying_raw, json_safe
 from bot.pipeline.application import inbound_row
 from bot.tg.request import UpdatesRequest
 from storage.repositories.message_log import fingerprint
-from tests.fuzz.test_generator import actions
+from tests.fuzz.test_generator import raw_updates
 
 BOT = telegram.Bot("123456:TEST-TOKEN-abcdefghijklmnop")
 
@@ -21,14 +21,8 @@ BOT = telegram.Bot("123456:TEST-TOKEN-abcdefghijklmnop")
 def every_kind() -> list[dict]:
     """One update of every kind Telegram has, as the fuzzer would send it."""
     found: dict[str, dict] = {}
-    for number, action in enumerate(actions(1, 5000)):
-        if action.kind != "raw":
-            continue
-        kind = next(iter(action.update))
-        body = dict(action.update[kind])
-        if "chat" in body and "date" in body:
-            body.setdefault("message_id", number + 1)
-        found.setdefault(kind, {"update_id": number + 1, kind: body})
+    for kind, data in raw_updates(1, 5000):
+        found.setdefault(kind, data)
     assert set(found) == set(Update.ALL_TYPES)
     return list(found.values())
 
