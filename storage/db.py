@@ -436,7 +436,7 @@ class GroupCommit:
         try:
             async with self._db.sessionmaker() as session:
                 statuses, fenced = await committed(
-                    session, lambda s=session: work(s), f"the log of {len(inbound) + len(results)} update(s)")
+                    session, lambda: work(session), f"the log of {len(inbound) + len(results)} update(s)")
         except Exception as exc:
             if inbound:
                 _LOG.exception("logging a batch of %d update(s) failed; each is logged alone", len(rows))

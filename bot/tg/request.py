@@ -19,10 +19,9 @@ import logging
 import time
 from typing import Any
 
+import orjson
 from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
-
-import orjson
 
 from bot.message_log import OutboundLog, carrying_raw, is_content_method
 
@@ -162,8 +161,8 @@ class UpdatesRequest(WrappingRequest):
 
     PTB builds the `Update` objects from the parsed answer; each result also carries its own
     untouched copy (`message_log.carrying_raw`), which the inbound log stores as it is instead
-    of rebuilding it from the objects (`Update.to_dict()` cost a tenth of the path of a
-    /bantuan; docs/PERFORMANCE.md).
+    of rebuilding it from the objects with `Update.to_dict()` and a JSON round trip (with the
+    menu keyboard built once, ~4 % of the CPU of a /bantuan; docs/PERFORMANCE.md).
     """
 
     def parse_json_payload(self, payload: bytes) -> dict[str, Any]:
