@@ -282,6 +282,7 @@ async def _preview(update: Update, context: KopContext, draft: Broadcast) -> obj
     try:
         await _send_content(context, chat_id, draft)
     except BadRequest as exc:  # Telegram refuses the formatting: say why, let him fix it
+        broadcasts.refused(draft)
         await context.bot.send_message(chat_id, context.t("siaran.bad_format", reason=exc.message))
         return COMPOSE
     size = await broadcasts.size(context.session, draft, context.identity)

@@ -92,6 +92,13 @@ def choose(draft: Broadcast, audience: Audience) -> None:
     draft.audience = audience.to_json()
 
 
+def refused(draft: Broadcast) -> None:
+    """Telegram refused the draft's formatting at its preview: it cannot be sent as it is. The
+    audience goes, so a Kirim button of an earlier preview of the same draft finds none; new
+    content and a preview that passes are needed."""
+    draft.audience = None
+
+
 async def toggle_cooperative(
     session: AsyncSession, draft: Broadcast, cooperative_id: int, identity: Identity
 ) -> bool:

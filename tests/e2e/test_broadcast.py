@@ -117,3 +117,26 @@ async def test_bad_formatting_is_refused_at_the_preview(
     assert warning["text"].startswith("⚠️") and "Can't parse entities" in warning["text"]
     async with db.session() as session:
         assert (await session.execute(select(func.count()).select_from(OutboxMessage))).scalar_one() == 0
+
+
+async def test_the_kirim_of_an_earlier_preview_does_not_send_a_text_telegram_refused(
+    managers: None, bot: BotProcess, client: SandboxClient, db: Database
+) -> None:
+    """A first text passed its preview, and its Kirim button stays in the chat. He then types a
+    text Telegram refuses at the preview (the same open draft): that old Kirim sends nothing."""
+    await client.send_text(OFFICER, "/siaran")
+    [prompt] = await client.wait_for_messages(OFFICER, count=1)
+    await client.send_text(OFFICER, "Rapat besok")
+    [menu] = await client.wait_for_messages(OFFICER, after_id=prompt["message_id"], count=1)
+    await client.press(OFFICER, menu["message_id"], data_starting(menu, "sia:all:"))
+    _preview, control = await client.wait_for_messages(OFFICER, after_id=menu["message_id"], count=2)
+    await client.send_text(OFFICER, "<b>Rapat besok")
+    [menu] = await client.wait_for_messages(OFFICER, after_id=control["message_id"], count=1)
+    await client.press(OFFICER, menu["message_id"], data_starting(menu, "sia:all:"))
+    [warning] = await client.wait_for_messages(OFFICER, after_id=menu["message_id"], count=1)
+    assert "Can't parse entities" in warning["text"]
+    query = await client.press(OFFICER, control["message_id"], data_starting(control, "sia:go:"))
+    answer = await client.callback_answer(query["id"])
+    assert answer.get("text") == t("id", "access.stale_button")
+    async with db.session() as session:
+        assert (await session.execute(select(func.count()).select_from(OutboxMessage))).scalar_one() == 0
