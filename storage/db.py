@@ -35,6 +35,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from storage import sqlite_driver
 from storage.repositories import message_log
 from storage.sender_cache import SenderCache
 
@@ -66,7 +67,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         # A connection for each update handled at once (bot/tg/build.py) plus the process's own.
-        engine = create_async_engine(url, echo=echo, pool_size=8, max_overflow=32)
+        engine = create_async_engine(url, echo=echo, pool_size=8, max_overflow=32, module=sqlite_driver.dbapi())
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
         # Room for 32 concurrent updates plus the delivery engine and jobs of the same process.
