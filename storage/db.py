@@ -66,8 +66,12 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine for SQLite (aiosqlite) or PostgreSQL (asyncpg), configured for KopDesk."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        # A connection for each update handled at once (bot/tg/build.py) plus the process's own.
-        engine = create_async_engine(url, echo=echo, pool_size=8, max_overflow=32, module=sqlite_driver.dbapi())
+        # A connection for each update handled at once (bot/tg/build.py) plus the process's own,
+        # all kept once opened: an SQLite connection is cheap to keep (an idle thread) and dear to
+        # open (a thread, four PRAGMAs, two functions), and a burst that opened them reuses them
+        # instead of closing what exceeded a smaller pool and opening it again (in-process, a
+        # new user's first message cost 13 % less CPU: docs/PERFORMANCE.md).
+        engine = create_async_engine(url, echo=echo, pool_size=40, max_overflow=0, module=sqlite_driver.dbapi())
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
         # Room for 32 concurrent updates plus the delivery engine and jobs of the same process.
