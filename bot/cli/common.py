@@ -94,19 +94,14 @@ def for_serving() -> None:
     engine) are moved out of the collector's sight with `gc.freeze()`, as they live as long as
     the process, and the thresholds are raised (GC_THRESHOLDS). Cycles are still collected.
     """
+    import gc
+
     try:
         import uvloop
     except ImportError:  # e.g. Windows: the standard loop works, only slower
         pass
     else:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    tune_collector()
-
-
-def tune_collector() -> None:
-    """The garbage collector part of `for_serving`: what exists now is frozen, thresholds raised."""
-    import gc
-
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)

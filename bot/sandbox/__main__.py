@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-
-from bot.cli.common import tune_collector
+import gc
 
 from .client import SandboxClient
 from .server import Sandbox
@@ -59,10 +58,14 @@ async def _main(args: argparse.Namespace) -> None:
 
 def main() -> None:
     """Entry point; Ctrl-C stops cleanly."""
-    # As the bot's own processes do: a full collection of a sandbox that keeps every call stopped
-    # its loop for up to 85 ms, and the calls it then took in stamped closer together than they
-    # were sent, so a benchmark counted a busiest second the bot never sent (docs/PERFORMANCE.md).
-    tune_collector()
+    # The collector tuned as the bot's processes tune theirs (bot.cli.common.for_serving; the
+    # sandbox imports nothing of the bot): a full collection of a sandbox that keeps every call
+    # stopped its loop for up to 85 ms, and the calls it then took in were stamped closer together
+    # than they were sent, so a benchmark counted a busiest second the bot never sent
+    # (docs/PERFORMANCE.md).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 50)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(_parse_args()))
 
